@@ -1,0 +1,1 @@
+//! ttymix: a keyboard-driven terminal multitrack mixer.
