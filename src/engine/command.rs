@@ -1,0 +1,130 @@
+//! Runs on the audio thread: the commands that change the engine, stamped with the frame they take effect at.
+//!
+//! Every change to the engine (a fader move from the UI, an automation point, a seek) is a [`Command`]. The
+//! stamp is on the engine's own clock (frames processed since it was built), so the change lands on the same
+//! sample whatever the block size, in real time or offline. A stamp in the past means "at the next sample".
+
+use std::fmt;
+
+use super::source::Source;
+
+/// Which strip a parameter command addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StripId {
+    /// A track, by index in the session.
+    Track(u16),
+    /// The master bus.
+    Master,
+}
+
+/// A parameter of a channel strip. Values are in the units their names give.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StripParam {
+    /// Input trim, before everything else.
+    TrimDb(f32),
+    /// Fader.
+    GainDb(f32),
+    /// −1.0 hard left .. +1.0 hard right.
+    Pan(f32),
+    /// Mute (wins over solo).
+    Mute(bool),
+    /// Solo in place.
+    Solo(bool),
+    /// Polarity inversion (after trim).
+    InvertPolarity(bool),
+}
+
+/// Transport changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransportCommand {
+    /// Start or resume playback at the current position.
+    Play,
+    /// Stop advancing; the position stays.
+    Pause,
+    /// Jump to a timeline frame.
+    Seek {
+        /// Timeline frame.
+        frame: u64,
+    },
+    /// Set the loop region (`start_frame < end_frame`) and enable looping.
+    SetLoop {
+        /// First frame of the loop.
+        start_frame: u64,
+        /// Frame after the last one of the loop.
+        end_frame: u64,
+    },
+    /// Enable or disable looping over the current region.
+    LoopEnabled(bool),
+}
+
+/// What a command does.
+pub enum CommandKind {
+    /// Change a strip parameter (smoothed per sample).
+    Strip {
+        /// The strip.
+        strip: StripId,
+        /// The parameter and its new value.
+        param: StripParam,
+    },
+    /// Change the transport.
+    Transport(TransportCommand),
+    /// Put a new source on a track (a stem finished loading). The old one is handed back through
+    /// [`crate::engine::Engine::take_retired_source`] so it is never dropped on the audio thread.
+    ReplaceSource {
+        /// Track index.
+        track: u16,
+        /// The new source.
+        source: Box<dyn Source>,
+    },
+}
+
+impl fmt::Debug for CommandKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandKind::Strip { strip, param } => f
+                .debug_struct("Strip")
+                .field("strip", strip)
+                .field("param", param)
+                .finish(),
+            CommandKind::Transport(t) => f.debug_tuple("Transport").field(t).finish(),
+            CommandKind::ReplaceSource { track, source } => f
+                .debug_struct("ReplaceSource")
+                .field("track", track)
+                .field("len_frames", &source.len_frames())
+                .finish(),
+        }
+    }
+}
+
+/// A change to the engine, effective at engine-clock frame `at_frame`.
+#[derive(Debug)]
+pub struct Command {
+    /// Engine-clock frame (frames processed since construction) at which the change starts. Past stamps
+    /// apply at the next sample processed.
+    pub at_frame: u64,
+    /// The change.
+    pub kind: CommandKind,
+}
+
+impl Command {
+    /// A command that applies as soon as possible.
+    pub fn now(kind: CommandKind) -> Self {
+        Self { at_frame: 0, kind }
+    }
+
+    /// A strip parameter change at `at_frame`.
+    pub fn strip(at_frame: u64, strip: StripId, param: StripParam) -> Self {
+        Self {
+            at_frame,
+            kind: CommandKind::Strip { strip, param },
+        }
+    }
+
+    /// A transport change at `at_frame`.
+    pub fn transport(at_frame: u64, t: TransportCommand) -> Self {
+        Self {
+            at_frame,
+            kind: CommandKind::Transport(t),
+        }
+    }
+}
