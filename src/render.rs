@@ -1,0 +1,292 @@
+//! Offline bounce: the same [`Engine`] the audio thread runs, in a loop, written to a WAV file atomically.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::engine::{Command, Engine, TransportCommand};
+use crate::load::LoadedSession;
+use crate::loudness::{Channel, LoudnessMeter, LoudnessReport};
+
+/// Output sample format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Bits {
+    /// 16-bit integer PCM with TPDF dither.
+    #[value(name = "16")]
+    Int16,
+    /// 24-bit integer PCM.
+    #[value(name = "24")]
+    Int24,
+    /// 32-bit float.
+    #[value(name = "32f")]
+    Float32,
+}
+
+/// How to render.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    /// Start of the range in seconds (timeline).
+    pub from_s: Option<f64>,
+    /// End of the range in seconds (timeline); default: the end of the longest stem.
+    pub to_s: Option<f64>,
+    /// Frames per engine call.
+    pub block_frames: usize,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        Self {
+            from_s: None,
+            to_s: None,
+            block_frames: 1024,
+            progress: false,
+        }
+    }
+}
+
+/// The frame range `[start, end)` a render covers.
+pub fn frame_range(loaded: &LoadedSession, opts: &RenderOptions) -> Result<(u64, u64)> {
+    let rate = loaded.sample_rate_hz as f64;
+    let len = loaded.length_frames();
+    let to_frames = |s: f64, what: &str| -> Result<u64> {
+        if !s.is_finite() || s < 0.0 {
+            bail!("--{what} {s}: must be a time in seconds, 0 or more");
+        }
+        Ok((s * rate).round() as u64)
+    };
+    let start = match opts.from_s {
+        Some(s) => to_frames(s, "from")?,
+        None => 0,
+    };
+    let end = match opts.to_s {
+        Some(s) => to_frames(s, "to")?,
+        None => len,
+    };
+    if end <= start {
+        bail!(
+            "nothing to render: the range {:.3}–{:.3} s is empty (the mix lasts {:.3} s)",
+            start as f64 / rate,
+            end as f64 / rate,
+            len as f64 / rate
+        );
+    }
+    Ok((start, end))
+}
+
+/// Render `[start, end)` through the engine, calling `sink` with interleaved stereo blocks.
+pub fn run_engine(
+    engine: &mut Engine,
+    start: u64,
+    end: u64,
+    block_frames: usize,
+    mut sink: impl FnMut(&[f32]) -> Result<()>,
+) -> Result<()> {
+    let _ = engine.push(Command::transport(0, TransportCommand::Seek { frame: start }));
+    let _ = engine.push(Command::transport(0, TransportCommand::Play));
+    let block = block_frames.min(engine.max_block_frames()).max(1);
+    let mut l = vec![0.0f32; block];
+    let mut r = vec![0.0f32; block];
+    let mut inter = vec![0.0f32; 2 * block];
+    let mut pos = start;
+    while pos < end {
+        let n = ((end - pos) as usize).min(block);
+        engine.process(&mut l[..n], &mut r[..n]);
+        for i in 0..n {
+            inter[2 * i] = l[i];
+            inter[2 * i + 1] = r[i];
+        }
+        sink(&inter[..2 * n])?;
+        pos += n as u64;
+    }
+    Ok(())
+}
+
+/// Render the whole range to memory (interleaved stereo) with its loudness report.
+pub fn render_to_memory(
+    loaded: &LoadedSession,
+    opts: &RenderOptions,
+) -> Result<(Vec<f32>, LoudnessReport)> {
+    let (start, end) = frame_range(loaded, opts)?;
+    let mut engine = loaded.engine(opts.block_frames);
+    let mut out = Vec::with_capacity(2 * (end - start) as usize);
+    let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right]);
+    run_engine(&mut engine, start, end, opts.block_frames, |b| {
+        out.extend_from_slice(b);
+        meter.add_interleaved_stereo(b);
+        Ok(())
+    })?;
+    Ok((out, meter.finish()))
+}
+
+/// Refuse an output path that is one of the session's own inputs.
+pub fn check_not_an_input(out: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let canon = |p: &Path| -> Option<PathBuf> {
+        if let Ok(c) = p.canonicalize() {
+            return Some(c);
+        }
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.canonicalize().ok()?,
+            _ => std::env::current_dir().ok()?,
+        };
+        Some(parent.join(p.file_name()?))
+    };
+    let Some(o) = canon(out) else { return Ok(()) };
+    for i in inputs {
+        if canon(i).as_ref() == Some(&o) {
+            bail!(
+                "{}: refusing to overwrite one of the session's own inputs",
+                out.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Deterministic TPDF dither source: the sum of two uniform values in [-0.5, 0.5) LSB.
+struct Tpdf(u64);
+
+impl Tpdf {
+    fn uniform(&mut self) -> f32 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let x = self.0.wrapping_mul(0x2545F4914F6CDD1D);
+        (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    }
+    fn next(&mut self) -> f32 {
+        self.uniform() + self.uniform()
+    }
+}
+
+/// Render to a WAV file, written atomically; returns the loudness report of what was written.
+pub fn render_to_file(
+    loaded: &LoadedSession,
+    out: &Path,
+    bits: Bits,
+    opts: &RenderOptions,
+) -> Result<LoudnessReport> {
+    check_not_an_input(out, &loaded.session.input_paths())?;
+    if let Some(reason) = loaded.first_offline() {
+        bail!("{reason}");
+    }
+    let (start, end) = frame_range(loaded, opts)?;
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        bail!("{}: the output folder does not exist", out.display());
+    }
+    let name = out
+        .file_name()
+        .with_context(|| format!("{}: not a file name", out.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = write_wav(loaded, &tmp, bits, opts, start, end);
+    match result {
+        Ok(report) => {
+            std::fs::rename(&tmp, out).map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                anyhow::anyhow!("{}: {}", out.display(), crate::session::io_reason(&e))
+            })?;
+            Ok(report)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn write_wav(
+    loaded: &LoadedSession,
+    tmp: &Path,
+    bits: Bits,
+    opts: &RenderOptions,
+    start: u64,
+    end: u64,
+) -> Result<LoudnessReport> {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: loaded.sample_rate_hz,
+        bits_per_sample: match bits {
+            Bits::Int16 => 16,
+            Bits::Int24 => 24,
+            Bits::Float32 => 32,
+        },
+        sample_format: match bits {
+            Bits::Float32 => hound::SampleFormat::Float,
+            _ => hound::SampleFormat::Int,
+        },
+    };
+    let io_err = |e: hound::Error| anyhow::anyhow!("{}: {e}", tmp.display());
+    let file = std::fs::File::create(tmp)
+        .map_err(|e| anyhow::anyhow!("{}: {}", tmp.display(), crate::session::io_reason(&e)))?;
+    let mut writer =
+        hound::WavWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), spec)
+            .map_err(io_err)?;
+    let mut engine = loaded.engine(opts.block_frames);
+    // The report measures what is written (after dither and quantisation).
+    let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right]);
+    let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(end - start);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "rendering [{bar:40}] {percent:>3}% {elapsed}/{duration}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b
+    });
+    let mut dither = Tpdf(0x9E37_79B9_7F4A_7C15);
+    let mut quantised: Vec<f32> = Vec::new();
+    run_engine(&mut engine, start, end, opts.block_frames, |block| {
+        quantised.clear();
+        match bits {
+            Bits::Float32 => {
+                for &x in block {
+                    writer.write_sample(x).map_err(io_err)?;
+                }
+                quantised.extend_from_slice(block);
+            }
+            Bits::Int24 => {
+                const S: f32 = 8_388_608.0;
+                for &x in block {
+                    let v = (x * S).round().clamp(-S, S - 1.0) as i32;
+                    writer.write_sample(v).map_err(io_err)?;
+                    quantised.push(v as f32 / S);
+                }
+            }
+            Bits::Int16 => {
+                const S: f32 = 32_768.0;
+                for &x in block {
+                    let v = (x * S + dither.next()).round().clamp(-S, S - 1.0) as i16;
+                    writer.write_sample(v).map_err(io_err)?;
+                    quantised.push(v as f32 / S);
+                }
+            }
+        }
+        meter.add_interleaved_stereo(&quantised);
+        if let Some(b) = &bar {
+            b.inc((block.len() / 2) as u64);
+        }
+        Ok(())
+    })?;
+    writer.finalize().map_err(io_err)?;
+    // Data on disk before the rename makes it visible under the real name.
+    std::fs::File::open(tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| anyhow::anyhow!("{}: {}", tmp.display(), crate::session::io_reason(&e)))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(meter.finish())
+}
