@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ttymix::keymap::{
     config_dir, markdown_key_table, Action, Group, KeyPress, KeySeq, Keymap, KeymapError, Mode,
     Resolution, DEFAULT_KEYMAP_NAME, DEFAULT_KEYMAP_TOML,
@@ -429,6 +429,16 @@ fn sequences_resolve_pending_then_matched() {
     assert_eq!(
         keymap.feed(ch('h')),
         Resolution::Matched(Action::SelectFirst)
+    );
+    // Releases are not keys: they neither match nor disturb a pending sequence.
+    assert_eq!(keymap.feed_event(&g), Some(Resolution::Pending));
+    let release = KeyEvent::new_with_kind(KeyCode::Char('g'), NONE, KeyEventKind::Release);
+    assert_eq!(keymap.feed_event(&release), None);
+    assert!(keymap.is_pending());
+    let repeat = KeyEvent::new_with_kind(KeyCode::Char('g'), NONE, KeyEventKind::Repeat);
+    assert_eq!(
+        keymap.feed_event(&repeat),
+        Some(Resolution::Matched(Action::GoToStart))
     );
     // Changing mode drops a pending sequence.
     assert_eq!(keymap.feed(ch('z')), Resolution::Pending);

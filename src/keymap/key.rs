@@ -235,6 +235,11 @@ impl KeySeq {
         Ok(KeySeq(keys))
     }
 
+    /// A sequence of these key presses; `None` if `keys` is empty.
+    pub fn from_keys(keys: Vec<KeyPress>) -> Option<KeySeq> {
+        (!keys.is_empty()).then_some(KeySeq(keys))
+    }
+
     /// The key presses in order (never empty).
     pub fn keys(&self) -> &[KeyPress] {
         &self.0
@@ -249,14 +254,6 @@ impl KeySeq {
 impl From<KeyPress> for KeySeq {
     fn from(key: KeyPress) -> KeySeq {
         KeySeq(vec![key])
-    }
-}
-
-impl From<Vec<KeyPress>> for KeySeq {
-    /// Panics if `keys` is empty: a sequence has at least one key.
-    fn from(keys: Vec<KeyPress>) -> KeySeq {
-        assert!(!keys.is_empty(), "a key sequence needs at least one key");
-        KeySeq(keys)
     }
 }
 

@@ -20,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crossterm::event::{KeyEvent, KeyEventKind};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
@@ -322,6 +323,15 @@ impl Keymap {
         } else {
             self.pending.clear();
             Resolution::NotFound
+        }
+    }
+
+    /// [`Keymap::feed`] for a crossterm event: key releases (reported on Windows, or with the kitty keyboard
+    /// protocol) are ignored and give `None`; presses and repeats are fed.
+    pub fn feed_event(&mut self, event: &KeyEvent) -> Option<Resolution> {
+        match event.kind {
+            KeyEventKind::Release => None,
+            KeyEventKind::Press | KeyEventKind::Repeat => Some(self.feed(*event)),
         }
     }
 
