@@ -11,5 +11,6 @@ pub mod keymap;
 pub mod load;
 pub mod loudness;
 pub mod media;
+pub mod player;
 pub mod render;
 pub mod session;
