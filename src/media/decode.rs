@@ -11,7 +11,7 @@ use symphonia::core::codecs::CodecParameters;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, Track, TrackType};
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::TimeBase;
 
@@ -56,7 +56,7 @@ fn header_error(path: &Path, err: SymError) -> MediaError {
     match err {
         SymError::IoError(e) if e.kind() == ErrorKind::UnexpectedEof => MediaError::CorruptHeader {
             path: path_buf,
-            reason: "header is truncated".to_string(),
+            reason: HEADER_TRUNCATED.to_string(),
         },
         SymError::IoError(e) => MediaError::from_io(path, &e),
         SymError::Unsupported(msg) if msg.contains("no suitable format reader") => {
@@ -80,6 +80,8 @@ fn header_error(path: &Path, err: SymError) -> MediaError {
         },
     }
 }
+
+const HEADER_TRUNCATED: &str = "header is truncated";
 
 /// A human name for codecs symphonia knows by id but cannot decode (or a hex id).
 fn codec_name(id: AudioCodecId) -> String {
@@ -117,24 +119,47 @@ struct Opened {
     track: Track,
     params: AudioCodecParameters,
     sample_rate: u32,
+    truncated_header: bool,
 }
 
-/// Opens and probes `path`, picks the default audio track and validates its header.
-fn open(path: &Path) -> Result<Opened, MediaError> {
+/// Probes `path` with a seekable or a forward-only source.
+fn probe(path: &Path, seekable: bool) -> Result<Box<dyn FormatReader>, MediaError> {
     let file = open_file(path)?;
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let source: Box<dyn MediaSource> = if seekable {
+        Box::new(file)
+    } else {
+        Box::new(ReadOnlySource::new(file))
+    };
+    let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    let reader = symphonia::default::get_probe()
+    symphonia::default::get_probe()
         .probe(
             &hint,
             mss,
             FormatOptions::default(),
             MetadataOptions::default(),
         )
-        .map_err(|e| header_error(path, e))?;
+        .map_err(|e| header_error(path, e))
+}
+
+/// Opens and probes `path`, picks the default audio track and validates its header.
+///
+/// Some readers (AIFF, CAF, Ogg) look past the audio data while opening a seekable file and
+/// fail on a truncated one; those are retried forward-only, which `truncated_header` reports.
+fn open(path: &Path) -> Result<Opened, MediaError> {
+    let (reader, truncated_header) = match probe(path, true) {
+        Ok(r) => (r, false),
+        Err(MediaError::CorruptHeader { reason, .. }) if reason == HEADER_TRUNCATED => {
+            match probe(path, false) {
+                Ok(r) => (r, true),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
     let track = reader
         .default_track(TrackType::Audio)
         .or_else(|| reader.first_track(TrackType::Audio))
@@ -170,6 +195,7 @@ fn open(path: &Path) -> Result<Opened, MediaError> {
         track,
         params,
         sample_rate,
+        truncated_header,
     })
 }
 
@@ -232,8 +258,17 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
         track,
         params,
         mut sample_rate,
+        truncated_header,
     } = open(path)?;
-    let is_caf = reader.format_info().short_name.eq_ignore_ascii_case("caf");
+    let format_name = reader.format_info().short_name;
+    let is_caf = format_name == "caf";
+    // Formats whose header states the exact decoded length (for MP3 only with a LAME tag;
+    // otherwise the count is estimated from the bitrate).
+    let exact_length = match format_name {
+        "wave" | "aiff" | "flac" | "ogg" => true,
+        "mp1" | "mp2" | "mp3" => track.delay.is_some(),
+        _ => false,
+    };
 
     let dec_opts = AudioDecoderOptions::default().gapless(true);
     let mut decoder = symphonia::default::get_codecs()
@@ -383,22 +418,18 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
             first_bad.unwrap_or_default()
         ));
     }
+    let expected = track.num_frames.filter(|_| exact_length);
+    let shortfall = expected.filter(|&n| n > frames as u64);
+    let of_expected = shortfall.map(|n| format!(" of {n}")).unwrap_or_default();
+    let decoded_s = frames as f64 / f64::from(sample_rate);
     if let Some(reason) = stop_reason {
         warnings.push(format!(
-            "{reason}: decoded {frames} frames ({:.3} s){}",
-            frames as f64 / f64::from(sample_rate),
-            match track.num_frames {
-                Some(n) if n > frames as u64 => format!(" of {n}"),
-                _ => String::new(),
-            }
+            "{reason}: decoded {frames}{of_expected} frames ({decoded_s:.3} s)"
         ));
-    } else if let Some(n) = track.num_frames {
-        if (frames as u64) < n {
-            warnings.push(format!(
-                "file is truncated: decoded {frames} of {n} frames ({:.3} s missing)",
-                (n - frames as u64) as f64 / f64::from(sample_rate)
-            ));
-        }
+    } else if truncated_header || shortfall.is_some() {
+        warnings.push(format!(
+            "file is truncated: decoded {frames}{of_expected} frames ({decoded_s:.3} s)"
+        ));
     }
     if frames == 0 && warnings.is_empty() {
         warnings.push("file contains no audio frames".to_string());

@@ -23,6 +23,26 @@ pub fn resampled_len(frames: usize, from_hz: u32, to_hz: u32) -> usize {
     ((2 * num + den) / (2 * den)) as usize
 }
 
+/// A chunk size for `FixedSync::Both` that makes rubato use an even number of minimal FFT
+/// blocks, so both FFT sizes are even. rubato compensates a delay of `fft_size_out / 2` output
+/// frames; with an odd `fft_size_out` that is half a frame short and the output would lag.
+fn even_block_chunk(from_hz: u32, to_hz: u32) -> usize {
+    let gcd = gcd(from_hz, to_hz).max(1);
+    let min_in = (from_hz / gcd) as usize;
+    let mut blocks = FFT_CHUNK_FRAMES.div_ceil(min_in).max(1);
+    if blocks % 2 == 1 {
+        blocks += 1;
+    }
+    blocks * min_in
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 fn resample_error(from_hz: u32, to_hz: u32, reason: impl Into<String>) -> MediaError {
     MediaError::Resample {
         path: PathBuf::from(IN_MEMORY),
@@ -66,7 +86,7 @@ pub fn resample(
     let mut resampler = Fft::<f32>::new_custom(
         from_hz as usize,
         to_hz as usize,
-        FFT_CHUNK_FRAMES,
+        even_block_chunk(from_hz, to_hz),
         1,
         nch,
         WindowFunction::BlackmanHarris2,
@@ -109,6 +129,27 @@ mod tests {
         // 1 * 3 / 2 = 1.5 -> 2
         assert_eq!(resampled_len(1, 2, 3), 2);
         assert_eq!(resampled_len(3_340_800, 48_000, 44_100), 3_069_360);
+    }
+
+    #[test]
+    fn fft_blocks_are_even_on_both_sides() {
+        for (from, to) in [
+            (44_100, 48_000),
+            (48_000, 44_100),
+            (96_000, 44_100),
+            (44_100, 96_000),
+            (8_000, 44_100),
+            (44_101, 48_000),
+            (32_000, 48_000),
+        ] {
+            let chunk = even_block_chunk(from, to);
+            let g = gcd(from, to);
+            let blocks = chunk / (from / g) as usize;
+            assert_eq!(chunk % (from / g) as usize, 0);
+            assert_eq!(blocks % 2, 0, "{from}->{to}");
+            assert_eq!((blocks * (to / g) as usize) % 2, 0);
+        }
+        assert_eq!(gcd(44_100, 48_000), 300);
     }
 
     #[test]
