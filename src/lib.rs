@@ -1,1 +1,4 @@
 //! ttymix: a keyboard-driven terminal multitrack mixer.
+
+pub mod demo;
+pub mod loudness;
