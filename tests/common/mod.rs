@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: fixtures written in code, WAV reading, tool checks.
 #![allow(dead_code)]
 
+pub mod ebu;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
