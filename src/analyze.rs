@@ -50,11 +50,12 @@ fn to_channel(r: ChannelRole) -> Channel {
 pub fn analyze_file(path: &Path) -> Result<LoudnessReport> {
     let audio = media::decode_file(path)?;
     for w in &audio.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}: {w}", path.display());
     }
     let chans: Vec<&[f32]> = audio.channels.iter().map(|c| c.as_slice()).collect();
     let roles: Vec<Channel> = audio.roles.iter().map(|r| to_channel(*r)).collect();
-    Ok(loudness::measure_planar(&chans, &roles, audio.sample_rate))
+    Ok(loudness::measure_planar(&chans, &roles, audio.sample_rate)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)
 }
 
 /// The report of a session: the mix rendered in memory through the engine, and each track before its fader.
@@ -84,7 +85,7 @@ pub fn analyze_session(loaded: &LoadedSession) -> Result<SessionReport> {
             Ok(TrackReport {
                 name: ta.name.clone(),
                 file: tc.file.display().to_string(),
-                report: loudness::measure_planar(&refs, &roles, rate),
+                report: loudness::measure_planar(&refs, &roles, rate)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -1,6 +1,5 @@
 //! The command line: clap definitions and dispatch to the library.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -73,7 +72,10 @@ fn open_session(arg: &str, rate: Option<u32>) -> Result<LoadedSession> {
     let loaded = LoadedSession::load(session, rate);
     for t in &loaded.tracks {
         for w in &t.warnings {
-            eprintln!("warning: {w}");
+            match &t.path {
+                Some(p) => eprintln!("warning: {}: {w}", p.display()),
+                None => eprintln!("warning: {w}"),
+            }
         }
         if let Some(p) = &t.path {
             if t.audio.is_ok() && t.source_rate_hz != loaded.sample_rate_hz {
@@ -156,7 +158,6 @@ pub fn main() -> ExitCode {
         eprintln!("error: internal error: {msg} (please report this)");
     }));
     let cli = Cli::parse();
-    let _ = std::io::stdout().is_terminal();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

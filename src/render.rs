@@ -112,10 +112,10 @@ pub fn render_to_memory(
     let (start, end) = frame_range(loaded, opts)?;
     let mut engine = loaded.engine(opts.block_frames);
     let mut out = Vec::with_capacity(2 * (end - start) as usize);
-    let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right]);
+    let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
     run_engine(&mut engine, start, end, opts.block_frames, |b| {
         out.extend_from_slice(b);
-        meter.add_interleaved_stereo(b);
+        meter.add_interleaved_stereo(b)?;
         Ok(())
     })?;
     Ok((out, meter.finish()))
@@ -234,7 +234,7 @@ fn write_wav(
             .map_err(io_err)?;
     let mut engine = loaded.engine(opts.block_frames);
     // The report measures what is written (after dither and quantisation).
-    let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right]);
+    let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
     let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(end - start);
         b.set_style(
@@ -274,7 +274,7 @@ fn write_wav(
                 }
             }
         }
-        meter.add_interleaved_stereo(&quantised);
+        meter.add_interleaved_stereo(&quantised)?;
         if let Some(b) = &bar {
             b.inc((block.len() / 2) as u64);
         }

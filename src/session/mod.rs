@@ -309,10 +309,25 @@ impl Session {
             })
         } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
             Self::open_file(path)
+        } else if is_audio(path) {
+            // A single stem is a one-track session at unity.
+            let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let file = PathBuf::from(path.file_name().unwrap_or_default());
+            Ok(Session {
+                origin: Origin::Folder(base_dir.clone()),
+                base_dir,
+                file: SessionFile {
+                    tracks: vec![TrackConfig {
+                        file,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+            })
         } else {
             Err(SessionError::path(
                 path,
-                "not a session: give a session file (.toml), a folder of stems, or `demo`",
+                "not a session: give a session file (.toml), a folder of stems, an audio file, or `demo`",
             ))
         }
     }
@@ -326,16 +341,7 @@ impl Session {
         if file.tracks.is_empty() {
             return Err(SessionError::path(path, "the session has no [[track]]"));
         }
-        let base_dir = path
-            .parent()
-            .map(|p| {
-                if p.as_os_str().is_empty() {
-                    PathBuf::from(".")
-                } else {
-                    p.to_path_buf()
-                }
-            })
-            .unwrap_or_else(|| PathBuf::from("."));
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Ok(Session {
             origin: Origin::File(path.to_path_buf()),
             base_dir,
@@ -388,7 +394,7 @@ impl Session {
 pub fn io_reason(e: &std::io::Error) -> String {
     use std::io::ErrorKind::*;
     match e.kind() {
-        NotFound => "no such file or folder".into(),
+        NotFound => "not found".into(),
         PermissionDenied => "permission denied".into(),
         _ => {
             let s = e.to_string();
