@@ -1,1 +1,2 @@
 //! ttymix: a keyboard-driven terminal multitrack mixer.
+pub mod dsp;
