@@ -35,6 +35,8 @@ pub struct Compressor {
     fs: f32,
     bypass: Bypass,
     fresh: bool,
+    /// State cleared after a completed fade-out (nothing to do until re-enabled).
+    idle: bool,
     threshold_db: Smoother,
     inv_ratio: Smoother,
     knee_db: Smoother,
@@ -59,6 +61,7 @@ impl Compressor {
             fs: sample_rate_hz,
             bypass: Bypass::new(sample_rate_hz),
             fresh: true,
+            idle: true,
             threshold_db: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, -18.0),
             inv_ratio: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 0.25),
             knee_db: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 6.0),
@@ -156,6 +159,7 @@ impl Compressor {
         self.update_derived();
         self.yl_db = 0.0;
         self.sc_state = [SvfState::default(); 2];
+        self.idle = true;
     }
 
     /// Advances the detector one frame and returns the linear gain.
@@ -230,8 +234,12 @@ impl StereoProcessor for Compressor {
         }
         self.fresh = false;
         if self.bypass.is_off() {
+            if !self.idle {
+                self.go_idle();
+            }
             return;
         }
+        self.idle = false;
         let mut max_gr = 0.0f64;
         if self.bypass.is_fully_on() {
             for (l, r) in left[..n].iter_mut().zip(right[..n].iter_mut()) {
@@ -249,7 +257,7 @@ impl StereoProcessor for Compressor {
                 let g = self.tick_gain(left[i], right[i]);
                 max_gr = max_gr.max(self.yl_db);
                 let m = self.bypass.next();
-                let w = 1.0 + m * (g - 1.0);
+                let w = if m == 1.0 { g } else { 1.0 + m * (g - 1.0) };
                 left[i] *= w;
                 right[i] *= w;
             }

@@ -6,6 +6,7 @@
 
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
 use super::svf::{SvfCoefs, SvfKind, SvfState};
+use super::smoother::crossfade;
 use super::StereoProcessor;
 
 /// Number of EQ bands.
@@ -63,6 +64,8 @@ pub struct Eq4 {
     fs: f64,
     bypass: Bypass,
     fresh: bool,
+    /// State cleared after a completed fade-out (nothing to do until re-enabled).
+    idle: bool,
     bands: [Band; BANDS],
     counter: u64,
 }
@@ -85,7 +88,7 @@ impl Eq4 {
             band.update(fs);
             band
         });
-        Eq4 { fs, bypass: Bypass::new(sample_rate_hz), fresh: true, bands, counter: 0 }
+        Eq4 { fs, bypass: Bypass::new(sample_rate_hz), fresh: true, idle: true, bands, counter: 0 }
     }
 
     fn immediate(&self) -> bool {
@@ -150,6 +153,7 @@ impl Eq4 {
             b.st = [SvfState::default(); 2];
             b.snap(fs);
         }
+        self.idle = true;
     }
 }
 
@@ -177,8 +181,12 @@ impl StereoProcessor for Eq4 {
         }
         self.fresh = false;
         if self.bypass.is_off() {
+            if !self.idle {
+                self.go_idle();
+            }
             return;
         }
+        self.idle = false;
         let mut i = 0;
         while i < n {
             if self.bypass.is_off() {
@@ -218,8 +226,7 @@ impl StereoProcessor for Eq4 {
                     wr = b.st[1].tick(&b.coefs, wr);
                 }
                 let m = self.bypass.next();
-                left[i] = dl + m * (wl as f32 - dl);
-                right[i] = dr + m * (wr as f32 - dr);
+                (left[i], right[i]) = crossfade(m, dl, dr, wl as f32, wr as f32);
             }
             self.counter += (end - i) as u64;
             i = end;

@@ -6,6 +6,7 @@
 
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
 use super::svf::{SvfCoefs, SvfKind, SvfState};
+use super::smoother::crossfade;
 use super::StereoProcessor;
 
 /// Q of a 2nd-order Butterworth section.
@@ -37,6 +38,8 @@ pub struct PassFilter {
     kind: SvfKind,
     bypass: Bypass,
     fresh: bool,
+    /// State cleared after a completed fade-out (nothing to do until re-enabled).
+    idle: bool,
     /// log2 of the corner frequency.
     log2_freq: Smoother,
     /// 0 → 12 dB/oct, 1 → 24 dB/oct; blends the second section in and morphs the first section's Q.
@@ -59,6 +62,7 @@ impl PassFilter {
             kind: svf,
             bypass: Bypass::new(sample_rate_hz),
             fresh: true,
+            idle: true,
             log2_freq: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, f.log2()),
             order: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 0.0),
             c1: SvfCoefs::IDENTITY,
@@ -103,6 +107,14 @@ impl PassFilter {
         self.c2 = SvfCoefs::new(self.kind, self.fs, f, BUTTERWORTH4_Q[1], 0.0).blend_with_identity(m);
     }
 
+    fn go_idle(&mut self) {
+        self.st = [[SvfState::default(); 2]; 2];
+        self.log2_freq.snap_to_target();
+        self.order.snap_to_target();
+        self.update_coefs();
+        self.idle = true;
+    }
+
     #[inline(always)]
     fn tick(&mut self, l: f32, r: f32, second: bool) -> (f32, f32) {
         let mut a = self.st[0][0].tick(&self.c1, l as f64);
@@ -125,11 +137,8 @@ impl StereoProcessor for PassFilter {
     }
 
     fn reset(&mut self) {
-        self.st = [[SvfState::default(); 2]; 2];
-        self.log2_freq.snap_to_target();
-        self.order.snap_to_target();
         self.bypass.snap();
-        self.update_coefs();
+        self.go_idle();
         self.counter = 0;
         self.fresh = true;
     }
@@ -141,16 +150,17 @@ impl StereoProcessor for PassFilter {
         }
         self.fresh = false;
         if self.bypass.is_off() {
+            if !self.idle {
+                self.go_idle();
+            }
             return;
         }
+        self.idle = false;
         let mut i = 0;
         while i < n {
             if self.bypass.is_off() {
                 // Faded out inside this block: settle everything and pass the rest through untouched.
-                self.st = [[SvfState::default(); 2]; 2];
-                self.log2_freq.snap_to_target();
-                self.order.snap_to_target();
-                self.update_coefs();
+                self.go_idle();
                 return;
             }
             let steady = self.bypass.is_fully_on() && self.log2_freq.is_settled() && self.order.is_settled();
@@ -173,8 +183,7 @@ impl StereoProcessor for PassFilter {
                 let (dl, dr) = (left[i], right[i]);
                 let (wl, wr) = self.tick(dl, dr, second);
                 let m = self.bypass.next();
-                left[i] = dl + m * (wl - dl);
-                right[i] = dr + m * (wr - dr);
+                (left[i], right[i]) = crossfade(m, dl, dr, wl, wr);
             }
             self.counter += (end - i) as u64;
             i = end;

@@ -19,6 +19,8 @@ pub struct Gate {
     fs: f32,
     bypass: Bypass,
     fresh: bool,
+    /// State cleared after a completed fade-out (nothing to do until re-enabled).
+    idle: bool,
     threshold_db: Smoother,
     threshold_lin: f32,
     /// 1/ratio; 0 means a gate (ratio ∞).
@@ -43,6 +45,7 @@ impl Gate {
             fs: sample_rate_hz,
             bypass: Bypass::new(sample_rate_hz),
             fresh: true,
+            idle: true,
             threshold_db: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, -50.0),
             threshold_lin: db_to_gain(-50.0),
             ratio: f32::INFINITY,
@@ -114,6 +117,7 @@ impl Gate {
         self.env = 0.0;
         self.gain_db = 0.0;
         self.gain_lin = 1.0;
+        self.idle = true;
     }
 
     /// Advances the detector and the gain by one frame; returns the linear gain.
@@ -174,8 +178,12 @@ impl StereoProcessor for Gate {
         }
         self.fresh = false;
         if self.bypass.is_off() {
+            if !self.idle {
+                self.go_idle();
+            }
             return;
         }
+        self.idle = false;
         let mut min_gain_db = 0.0f64;
         if self.bypass.is_fully_on() {
             for (l, r) in left[..n].iter_mut().zip(right[..n].iter_mut()) {
@@ -193,7 +201,7 @@ impl StereoProcessor for Gate {
                 let g = self.tick_gain(left[i], right[i]);
                 min_gain_db = min_gain_db.min(self.gain_db);
                 let m = self.bypass.next();
-                let w = 1.0 + m * (g - 1.0);
+                let w = if m == 1.0 { g } else { 1.0 + m * (g - 1.0) };
                 left[i] *= w;
                 right[i] *= w;
             }

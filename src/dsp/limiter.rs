@@ -313,7 +313,11 @@ impl StereoProcessor for Limiter {
                 g
             } else {
                 let m = self.bypass.next();
-                1.0 + m * (g - 1.0)
+                if m == 1.0 {
+                    g
+                } else {
+                    1.0 + m * (g - 1.0)
+                }
             };
             left[i] = dl * w;
             right[i] = dr * w;

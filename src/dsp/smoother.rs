@@ -138,6 +138,17 @@ impl Smoother {
     }
 }
 
+/// Dry/wet crossfade of a stereo frame with wet amount `m`; exactly the wet frame when `m == 1` (so a frame
+/// that ends a fade equals the settled fast path bit for bit).
+#[inline(always)]
+pub fn crossfade(m: f32, dl: f32, dr: f32, wl: f32, wr: f32) -> (f32, f32) {
+    if m == 1.0 {
+        (wl, wr)
+    } else {
+        (dl + m * (wl - dl), dr + m * (wr - dr))
+    }
+}
+
 /// Ramp length used for the click-free bypass crossfade.
 pub const BYPASS_MS: f32 = 10.0;
 
