@@ -8,7 +8,7 @@
 pub enum SmootherKind {
     /// Straight line from the current value to the target in a fixed number of frames.
     Linear,
-    /// One-pole exponential approach `v ← t + a·(v − t)`, snapped to the target when closer than 1e-6 (relative).
+    /// One-pole exponential approach `v ← t + a·(v − t)`, snapped to the target when closer than 1e-7 (relative).
     OnePole,
 }
 
@@ -16,12 +16,13 @@ pub enum SmootherKind {
 #[derive(Clone, Debug)]
 pub struct Smoother {
     kind: SmootherKind,
-    current: f32,
-    target: f32,
-    step: f32,
+    current: f64,
+    target: f64,
+    step: f64,
     remaining: u32,
     ramp_frames: u32,
-    coef: f32,
+    coef: f64,
+    out: f32,
 }
 
 impl Smoother {
@@ -30,12 +31,13 @@ impl Smoother {
         let ramp_frames = ((ramp_ms.max(0.0) as f64 * 1e-3 * sample_rate_hz as f64).round() as u32).max(1);
         Smoother {
             kind: SmootherKind::Linear,
-            current: initial,
-            target: initial,
+            current: initial as f64,
+            target: initial as f64,
             step: 0.0,
             remaining: 0,
             ramp_frames,
             coef: 0.0,
+            out: initial,
         }
     }
 
@@ -43,12 +45,13 @@ impl Smoother {
     pub fn one_pole(sample_rate_hz: f32, tau_ms: f32, initial: f32) -> Self {
         Smoother {
             kind: SmootherKind::OnePole,
-            current: initial,
-            target: initial,
+            current: initial as f64,
+            target: initial as f64,
             step: 0.0,
             remaining: 0,
             ramp_frames: 1,
-            coef: super::util::time_constant_coef(tau_ms, sample_rate_hz) as f32,
+            coef: super::util::time_constant_coef(tau_ms, sample_rate_hz),
+            out: initial,
         }
     }
 
@@ -59,6 +62,7 @@ impl Smoother {
 
     /// Retargets: the value moves towards `target` from its current value.
     pub fn set_target(&mut self, target: f32) {
+        let target = target as f64;
         self.target = target;
         match self.kind {
             SmootherKind::Linear => {
@@ -66,7 +70,7 @@ impl Smoother {
                     self.remaining = 0;
                 } else {
                     self.remaining = self.ramp_frames;
-                    self.step = (target - self.current) / self.ramp_frames as f32;
+                    self.step = (target - self.current) / self.ramp_frames as f64;
                 }
             }
             SmootherKind::OnePole => self.remaining = u32::from(target != self.current),
@@ -75,14 +79,17 @@ impl Smoother {
 
     /// Sets target and value at once (no ramp).
     pub fn snap(&mut self, value: f32) {
-        self.target = value;
-        self.current = value;
+        self.target = value as f64;
+        self.current = value as f64;
+        self.out = value;
         self.remaining = 0;
     }
 
     /// Jumps to the current target.
     pub fn snap_to_target(&mut self) {
-        self.snap(self.target);
+        self.current = self.target;
+        self.out = self.target as f32;
+        self.remaining = 0;
     }
 
     /// `set_target` when `immediate` is false, `snap` when true.
@@ -98,7 +105,7 @@ impl Smoother {
     #[inline]
     pub fn next(&mut self) -> f32 {
         if self.remaining == 0 {
-            return self.current;
+            return self.out;
         }
         match self.kind {
             SmootherKind::Linear => {
@@ -108,7 +115,7 @@ impl Smoother {
             SmootherKind::OnePole => {
                 let d = self.current - self.target;
                 let nd = d * self.coef;
-                if nd.abs() <= 1e-6 * self.target.abs().max(1.0) {
+                if nd.abs() <= 1e-7 * self.target.abs().max(1.0) {
                     self.current = self.target;
                     self.remaining = 0;
                 } else {
@@ -116,19 +123,20 @@ impl Smoother {
                 }
             }
         }
-        self.current
+        self.out = self.current as f32;
+        self.out
     }
 
     /// Current value (as last returned by `next`, or as set).
     #[inline]
     pub fn value(&self) -> f32 {
-        self.current
+        self.out
     }
 
     /// Value being approached.
     #[inline]
     pub fn target(&self) -> f32 {
-        self.target
+        self.target as f32
     }
 
     /// True when the value equals the target (no ramp in progress).
