@@ -192,7 +192,7 @@ impl Compressor {
         let xl = if key <= self.knee_floor_lin {
             0.0
         } else {
-            let xg = 20.0 * key.log10();
+            let xg = super::util::gain_to_db(key);
             gain_reduction_curve_db(xg, self.threshold_db.value(), self.inv_ratio.value(), self.knee_db.value())
         } as f64;
         if xl != self.yl_db {

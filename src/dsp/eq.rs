@@ -5,7 +5,7 @@
 //! skipped, so band on/off is click-free too.
 
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
-use super::svf::{SvfCoefs, SvfKind, SvfState};
+use super::svf::{tick_stereo, SvfCoefs, SvfKind, SvfState};
 use super::smoother::crossfade;
 use super::StereoProcessor;
 
@@ -196,13 +196,31 @@ impl StereoProcessor for Eq4 {
             let steady = self.steady();
             let end = if steady { n.min(i + (FLUSH_EVERY - self.counter % FLUSH_EVERY) as usize) } else { i + 1 };
             if steady {
-                for b in self.bands.iter_mut().filter(|b| !b.idle()) {
-                    let c = b.coefs;
-                    let [sl, sr] = &mut b.st;
-                    for k in i..end {
-                        left[k] = sl.tick(&c, left[k] as f64) as f32;
-                        right[k] = sr.tick(&c, right[k] as f64) as f32;
+                // All active bands per frame (not band after band over the block): the bands' state
+                // recurrences are independent, so interleaving them keeps the FPU busy instead of waiting on
+                // one recurrence's latency. Same operations in the same order per band, so same result.
+                let mut coefs = [SvfCoefs::IDENTITY; BANDS];
+                let mut st = [[SvfState::default(); 2]; BANDS];
+                let mut active = [0usize; BANDS];
+                let mut k = 0;
+                for (bi, b) in self.bands.iter().enumerate() {
+                    if !b.idle() {
+                        coefs[k] = b.coefs;
+                        st[k] = b.st;
+                        active[k] = bi;
+                        k += 1;
                     }
+                }
+                for j in i..end {
+                    let mut x = [left[j] as f64, right[j] as f64];
+                    for (c, s) in coefs[..k].iter().zip(st[..k].iter_mut()) {
+                        x = tick_stereo(s, c, x);
+                    }
+                    left[j] = x[0] as f32;
+                    right[j] = x[1] as f32;
+                }
+                for (s, &bi) in st[..k].iter().zip(&active[..k]) {
+                    self.bands[bi].st = *s;
                 }
             } else {
                 let fs = self.fs;

@@ -5,7 +5,7 @@
 //! −3.01 dB at the corner and maximally flat in the pass band.
 
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
-use super::svf::{SvfCoefs, SvfKind, SvfState};
+use super::svf::{tick_stereo, SvfCoefs, SvfKind, SvfState};
 use super::smoother::crossfade;
 use super::StereoProcessor;
 
@@ -117,13 +117,11 @@ impl PassFilter {
 
     #[inline(always)]
     fn tick(&mut self, l: f32, r: f32, second: bool) -> (f32, f32) {
-        let mut a = self.st[0][0].tick(&self.c1, l as f64);
-        let mut b = self.st[0][1].tick(&self.c1, r as f64);
+        let mut x = tick_stereo(&mut self.st[0], &self.c1, [l as f64, r as f64]);
         if second {
-            a = self.st[1][0].tick(&self.c2, a);
-            b = self.st[1][1].tick(&self.c2, b);
+            x = tick_stereo(&mut self.st[1], &self.c2, x);
         }
-        (a as f32, b as f32)
+        (x[0] as f32, x[1] as f32)
     }
 }
 
