@@ -25,8 +25,12 @@ fn signal() -> (Vec<f32>, Vec<f32>) {
         seed as f32 / u32::MAX as f32 - 0.5
     };
     let n = FS as usize;
-    let l = (0..n).map(|i| 0.3 * (i as f32 * 0.0571).sin() + 0.2 * (i as f32 * 0.31).sin() + 0.2 * noise()).collect();
-    let r = (0..n).map(|i| 0.3 * (i as f32 * 0.0573).sin() + 0.2 * (i as f32 * 0.29).sin() + 0.2 * noise()).collect();
+    let l = (0..n)
+        .map(|i| 0.3 * (i as f32 * 0.0571).sin() + 0.2 * (i as f32 * 0.31).sin() + 0.2 * noise())
+        .collect();
+    let r = (0..n)
+        .map(|i| 0.3 * (i as f32 * 0.0573).sin() + 0.2 * (i as f32 * 0.29).sin() + 0.2 * noise())
+        .collect();
     (l, r)
 }
 
@@ -59,7 +63,10 @@ fn bench_unit<P: StereoProcessor>(c: &mut Criterion, name: &str, mut p: P) {
 
 fn eq() -> Eq4 {
     let mut e = Eq4::new(FS);
-    for (b, (f, g)) in [(100.0, 3.0), (400.0, -4.0), (2_500.0, 2.0), (8_000.0, 4.0)].into_iter().enumerate() {
+    for (b, (f, g)) in [(100.0, 3.0), (400.0, -4.0), (2_500.0, 2.0), (8_000.0, 4.0)]
+        .into_iter()
+        .enumerate()
+    {
         e.set_band_freq_hz(b, f);
         e.set_band_gain_db(b, g);
         e.set_band_enabled(b, true);
@@ -125,7 +132,11 @@ fn benches(c: &mut Criterion) {
     let mut d = Delay::new(FS);
     d.set_enabled(true);
     bench_unit(c, "delay", d);
-    bench_unit(c, "strip_hp_eq_gate_comp", Strip(hp(), eq(), gate(), comp()));
+    bench_unit(
+        c,
+        "strip_hp_eq_gate_comp",
+        Strip(hp(), eq(), gate(), comp()),
+    );
     bench_unit(c, "eq4_bypassed", Eq4::new(FS));
 }
 

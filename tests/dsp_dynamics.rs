@@ -12,7 +12,9 @@ const FS: f64 = 48_000.0;
 
 /// Square wave (±amp, period 96 frames): |x| is constant, so the detector sees a steady level with no DC.
 fn square(n: usize, amp: f32) -> Vec<f32> {
-    (0..n).map(|i| if (i / 48) % 2 == 0 { amp } else { -amp }).collect()
+    (0..n)
+        .map(|i| if (i / 48) % 2 == 0 { amp } else { -amp })
+        .collect()
 }
 
 fn db(x: f64) -> f64 {
@@ -51,22 +53,37 @@ fn compressor_static_curve_matches_giannoulis() {
         let out_db = db(l[23_999] as f64);
         let want = giannoulis_yg(level, t, r, w) + makeup;
         worst = worst.max((out_db - want).abs());
-        assert!((out_db - want).abs() < 0.2, "in {level} dB: out {out_db:.3} dB, formula {want:.3} dB");
-        assert!((c.gain_reduction_db() as f64 - (level - giannoulis_yg(level, t, r, w))).abs() < 0.2);
+        assert!(
+            (out_db - want).abs() < 0.2,
+            "in {level} dB: out {out_db:.3} dB, formula {want:.3} dB"
+        );
+        assert!(
+            (c.gain_reduction_db() as f64 - (level - giannoulis_yg(level, t, r, w))).abs() < 0.2
+        );
         level += 1.0;
     }
     eprintln!("static curve worst error {worst:.2e} dB");
 }
 
 /// Gain reduction in dB per frame for a level step.
-fn gr_trace(c: &mut Compressor, from_db: f64, to_db: f64, n_before: usize, n_after: usize) -> Vec<f64> {
+fn gr_trace(
+    c: &mut Compressor,
+    from_db: f64,
+    to_db: f64,
+    n_before: usize,
+    n_after: usize,
+) -> Vec<f64> {
     let a0 = 10f64.powf(from_db / 20.0) as f32;
     let a1 = 10f64.powf(to_db / 20.0) as f32;
     let mut x = square(n_before, a0);
     x.extend(square(n_after, a1));
     let (mut l, mut r) = (x.clone(), x.clone());
     c.process(&mut l, &mut r);
-    l.iter().zip(&x).skip(n_before).map(|(y, x)| -db((*y / *x) as f64)).collect()
+    l.iter()
+        .zip(&x)
+        .skip(n_before)
+        .map(|(y, x)| -db((*y / *x) as f64))
+        .collect()
 }
 
 #[test]
@@ -82,13 +99,25 @@ fn compressor_attack_and_release_time_constants() {
     let full = 7.5; // (−10 − (−20))·(1 − 1/4)
     let up = gr_trace(&mut c, -40.0, -10.0, 4_800, 48_000);
     assert!((up.last().unwrap() - full).abs() < 1e-3);
-    let k = up.iter().position(|&g| g >= full * (1.0 - (-1f64).exp())).unwrap();
+    let k = up
+        .iter()
+        .position(|&g| g >= full * (1.0 - (-1f64).exp()))
+        .unwrap();
     let tau = (k + 1) as f64 / FS * 1e3;
-    assert!((tau / attack_ms as f64 - 1.0).abs() < 0.1, "attack τ measured {tau:.2} ms");
+    assert!(
+        (tau / attack_ms as f64 - 1.0).abs() < 0.1,
+        "attack τ measured {tau:.2} ms"
+    );
     let down = gr_trace(&mut c, -10.0, -40.0, 0, 96_000);
-    let k = down.iter().position(|&g| g <= full * (-1f64).exp()).unwrap();
+    let k = down
+        .iter()
+        .position(|&g| g <= full * (-1f64).exp())
+        .unwrap();
     let tau_r = (k + 1) as f64 / FS * 1e3;
-    assert!((tau_r / release_ms as f64 - 1.0).abs() < 0.1, "release τ measured {tau_r:.2} ms");
+    assert!(
+        (tau_r / release_ms as f64 - 1.0).abs() < 0.1,
+        "release τ measured {tau_r:.2} ms"
+    );
     eprintln!("attack τ {tau:.2} ms (set {attack_ms}), release τ {tau_r:.2} ms (set {release_ms})");
 }
 
@@ -122,7 +151,10 @@ fn gate_closed_level_equals_range() {
         let (mut l, mut r) = (x.clone(), x.clone());
         g.process(&mut l, &mut r);
         let got = db((l[47_999] / x[47_999]) as f64);
-        assert!((got - range as f64).abs() < 0.01, "range {range}: closed at {got:.4} dB");
+        assert!(
+            (got - range as f64).abs() < 0.01,
+            "range {range}: closed at {got:.4} dB"
+        );
         assert!((g.gain_reduction_db() + range).abs() < 0.01);
     }
 }
@@ -145,9 +177,19 @@ fn gate_hold_time_is_respected() {
     let gain: Vec<f64> = l.iter().zip(&x).map(|(y, x)| (*y / *x) as f64).collect();
     let last_above = loud - 1;
     let hold = (hold_ms as f64 * 1e-3 * FS) as usize;
-    assert!(gain[..=last_above + hold].iter().skip(100).all(|&v| v == 1.0), "gate closed during hold");
+    assert!(
+        gain[..=last_above + hold]
+            .iter()
+            .skip(100)
+            .all(|&v| v == 1.0),
+        "gate closed during hold"
+    );
     let after = last_above + hold + 48; // 1 ms into the release
-    assert!(db(gain[after]) < -2.0, "gate did not start closing: {:.3} dB", db(gain[after]));
+    assert!(
+        db(gain[after]) < -2.0,
+        "gate did not start closing: {:.3} dB",
+        db(gain[after])
+    );
     assert!(gain[last_above + hold + 1] < 1.0);
 }
 
@@ -182,22 +224,40 @@ fn limiter_signals() -> Vec<(&'static str, Vec<f32>, Vec<f32>)> {
     let n = 96_000;
     let mut v = Vec::new();
     // fs/4 sine, 45° phase, +6 dBFS: samples at ±1.41, true peak 2.0
-    let s: Vec<f32> =
-        (0..n).map(|i| (2.0 * (std::f64::consts::FRAC_PI_2 * i as f64 + std::f64::consts::FRAC_PI_4).sin()) as f32).collect();
+    let s: Vec<f32> = (0..n)
+        .map(|i| {
+            (2.0 * (std::f64::consts::FRAC_PI_2 * i as f64 + std::f64::consts::FRAC_PI_4).sin())
+                as f32
+        })
+        .collect();
     v.push(("fs/4 sine 45° +6 dBFS", s.clone(), s));
     for (f, amp) in [(1_000.0f64, 2.0f32), (3_100.0, 1.5), (7_919.0, 4.0)] {
         let period = FS / f;
-        let sq: Vec<f32> = (0..n).map(|i| if (i as f64 / period).fract() < 0.5 { amp } else { -amp }).collect();
+        let sq: Vec<f32> = (0..n)
+            .map(|i| {
+                if (i as f64 / period).fract() < 0.5 {
+                    amp
+                } else {
+                    -amp
+                }
+            })
+            .collect();
         let sq2: Vec<f32> = sq.iter().map(|x| -x).collect();
         v.push(("square", sq, sq2));
     }
     let mut noise = Noise(0x9e37_79b9_7f4a_7c15);
-    let nl: Vec<f32> = (0..n).map(|_| 4.0 * noise.next()).collect();
-    let nr: Vec<f32> = (0..n).map(|_| 4.0 * noise.next()).collect();
+    let nl: Vec<f32> = (0..n).map(|_| 4.0 * noise.sample()).collect();
+    let nr: Vec<f32> = (0..n).map(|_| 4.0 * noise.sample()).collect();
     v.push(("noise +12 dB", nl, nr));
     // bursts of near-Nyquist sines with silence in between (attack from unity gain)
     let b: Vec<f32> = (0..n)
-        .map(|i| if (i / 4_000) % 2 == 0 { (3.0 * (2.0 * std::f64::consts::PI * 19_000.0 * i as f64 / FS + 0.3).sin()) as f32 } else { 0.0 })
+        .map(|i| {
+            if (i / 4_000) % 2 == 0 {
+                (3.0 * (2.0 * std::f64::consts::PI * 19_000.0 * i as f64 / FS + 0.3).sin()) as f32
+            } else {
+                0.0
+            }
+        })
         .collect();
     v.push(("19 kHz bursts", b.clone(), b));
     v
@@ -215,8 +275,14 @@ fn limiter_never_exceeds_true_peak_ceiling() {
             lim.process(&mut l, &mut r);
             let tp = true_peak_db(&l, &r);
             eprintln!("{name}: ceiling {ceiling} dBTP, input {input_tp:.2} dBTP, output {tp:.3} dBTP, GR {:.1} dB", lim.gain_reduction_db());
-            assert!(tp <= ceiling as f64, "{name}: output {tp:.4} dBTP over ceiling {ceiling}");
-            assert!(tp > ceiling as f64 - 1.0, "{name}: output {tp:.4} dBTP: limiting far too much");
+            assert!(
+                tp <= ceiling as f64,
+                "{name}: output {tp:.4} dBTP over ceiling {ceiling}"
+            );
+            assert!(
+                tp > ceiling as f64 - 1.0,
+                "{name}: output {tp:.4} dBTP: limiting far too much"
+            );
         }
     }
 }
@@ -226,14 +292,22 @@ fn limiter_holds_ceiling_on_gated_noise_with_fast_release() {
     // Noise bursts (±16 and ±64, i.e. +24 and +36 dBFS peaks, white and low-passed) with 1 ms and 20 ms
     // release: the fastest gain movement the limiter allows.
     for seed in 1..7u64 {
-        for (amp, lp, release_ms) in [(16.0f32, 0.0f32, 1.0f32), (64.0, 0.9, 1.0), (16.0, 0.5, 20.0)] {
+        for (amp, lp, release_ms) in [
+            (16.0f32, 0.0f32, 1.0f32),
+            (64.0, 0.9, 1.0),
+            (16.0, 0.5, 20.0),
+        ] {
             let mut nz = Noise(seed * 7_919 + 1);
             let (mut a, mut b) = (0f32, 0f32);
             let (mut l, mut r) = (Vec::new(), Vec::new());
             for i in 0..48_000 {
-                let burst = if (i / 3_000 + seed as usize) % 3 == 0 { 0.05 } else { 1.0 };
-                a = lp * a + (1.0 - lp) * nz.next();
-                b = lp * b + (1.0 - lp) * nz.next();
+                let burst = if (i / 3_000 + seed as usize) % 3 == 0 {
+                    0.05
+                } else {
+                    1.0
+                };
+                a = lp * a + (1.0 - lp) * nz.sample();
+                b = lp * b + (1.0 - lp) * nz.sample();
                 l.push(a * amp * burst);
                 r.push(b * amp * burst);
             }

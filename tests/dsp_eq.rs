@@ -19,7 +19,10 @@ fn measure_db(proc: &mut dyn StereoProcessor, fs: f64, f: f64) -> f64 {
     proc.process(&mut l, &mut r);
     let (al, _) = fit_sine(&l[settle..], settle, f, fs);
     let (ar, _) = fit_sine(&r[settle..], settle, f, fs);
-    assert!((al - ar).abs() <= 1e-6 * al.max(1e-9), "channels differ at {f} Hz");
+    assert!(
+        (al - ar).abs() <= 1e-6 * al.max(1e-9),
+        "channels differ at {f} Hz"
+    );
     20.0 * (al / 0.5).log10()
 }
 
@@ -30,7 +33,10 @@ fn check(proc: &mut dyn StereoProcessor, fs: f64, reference: impl Fn(f64) -> f64
         let want = reference(f);
         let err = (got - want).abs();
         worst = worst.max(err);
-        assert!(err < 0.05, "{what} at {fs} Hz: {f:.1} Hz measured {got:.4} dB, RBJ {want:.4} dB");
+        assert!(
+            err < 0.05,
+            "{what} at {fs} Hz: {f:.1} Hz measured {got:.4} dB, RBJ {want:.4} dB"
+        );
     }
     eprintln!("{what} @ {fs}: worst error {worst:.2e} dB");
 }
@@ -58,7 +64,12 @@ fn eq_bands_match_rbj_cookbook() {
         for (band, kind, f0, g, q) in cases {
             let mut eq = eq_with_band(fs, band, f0 as f32, g as f32, q as f32);
             let bq = rbj(kind, fs, f0, q, g);
-            check(&mut eq, fs, |f| bq.mag_db(fs, f), &format!("{kind:?} {f0} Hz {g} dB Q {q}"));
+            check(
+                &mut eq,
+                fs,
+                |f| bq.mag_db(fs, f),
+                &format!("{kind:?} {f0} Hz {g} dB Q {q}"),
+            );
         }
     }
 }
@@ -67,7 +78,12 @@ fn eq_bands_match_rbj_cookbook() {
 fn eq_all_bands_in_series_match_product() {
     let fs = 48_000.0;
     let mut eq = Eq4::new(fs as f32);
-    let set = [(Rbj::LowShelf, 120.0, 4.0, 0.707), (Rbj::Peaking, 500.0, -6.0, 1.5), (Rbj::Peaking, 2_000.0, 5.0, 3.0), (Rbj::HighShelf, 9_000.0, -7.0, 0.9)];
+    let set = [
+        (Rbj::LowShelf, 120.0, 4.0, 0.707),
+        (Rbj::Peaking, 500.0, -6.0, 1.5),
+        (Rbj::Peaking, 2_000.0, 5.0, 3.0),
+        (Rbj::HighShelf, 9_000.0, -7.0, 0.9),
+    ];
     for (b, (_, f, g, q)) in set.iter().enumerate() {
         eq.set_band_freq_hz(b, *f as f32);
         eq.set_band_gain_db(b, *g as f32);
@@ -75,8 +91,16 @@ fn eq_all_bands_in_series_match_product() {
         eq.set_band_enabled(b, true);
     }
     eq.set_enabled(true);
-    let bqs: Vec<Biquad> = set.iter().map(|(k, f, g, q)| rbj(*k, fs, *f, *q, *g)).collect();
-    check(&mut eq, fs, |f| bqs.iter().map(|b| b.mag_db(fs, f)).sum(), "4 bands");
+    let bqs: Vec<Biquad> = set
+        .iter()
+        .map(|(k, f, g, q)| rbj(*k, fs, *f, *q, *g))
+        .collect();
+    check(
+        &mut eq,
+        fs,
+        |f| bqs.iter().map(|b| b.mag_db(fs, f)).sum(),
+        "4 bands",
+    );
 }
 
 #[test]
@@ -106,14 +130,27 @@ fn pass(fs: f64, kind: PassKind, slope: Slope, f0: f32) -> PassFilter {
 #[test]
 fn hp_lp_match_rbj_butterworth() {
     for fs in [44_100.0, 48_000.0] {
-        for (kind, rk, f0) in [(PassKind::HighPass, Rbj::HighPass, 100.0), (PassKind::LowPass, Rbj::LowPass, 5_000.0)] {
+        for (kind, rk, f0) in [
+            (PassKind::HighPass, Rbj::HighPass, 100.0),
+            (PassKind::LowPass, Rbj::LowPass, 5_000.0),
+        ] {
             let mut p = pass(fs, kind, Slope::Db12, f0 as f32);
             let bq = rbj(rk, fs, f0, std::f64::consts::FRAC_1_SQRT_2, 0.0);
-            check(&mut p, fs, |f| bq.mag_db(fs, f), &format!("{kind:?} 12 dB/oct {f0} Hz"));
+            check(
+                &mut p,
+                fs,
+                |f| bq.mag_db(fs, f),
+                &format!("{kind:?} 12 dB/oct {f0} Hz"),
+            );
             let mut p = pass(fs, kind, Slope::Db24, f0 as f32);
             let b1 = rbj(rk, fs, f0, BUTTERWORTH4_Q[0], 0.0);
             let b2 = rbj(rk, fs, f0, BUTTERWORTH4_Q[1], 0.0);
-            check(&mut p, fs, |f| b1.mag_db(fs, f) + b2.mag_db(fs, f), &format!("{kind:?} 24 dB/oct {f0} Hz"));
+            check(
+                &mut p,
+                fs,
+                |f| b1.mag_db(fs, f) + b2.mag_db(fs, f),
+                &format!("{kind:?} 24 dB/oct {f0} Hz"),
+            );
         }
     }
 }
@@ -132,7 +169,10 @@ fn hp_lp_slopes_and_corner() {
         // transform's warping and zeros at Nyquist steepen it by < 0.3 dB here).
         let mut p = pass(fs, PassKind::LowPass, slope, 100.0);
         let d = measure_db(&mut p, fs, 800.0) - measure_db(&mut p, fs, 1_600.0);
-        assert!(d > per_octave - 0.1 && d < per_octave + 0.3, "LP {slope:?}: {d:.3} dB/oct");
+        assert!(
+            d > per_octave - 0.1 && d < per_octave + 0.3,
+            "LP {slope:?}: {d:.3} dB/oct"
+        );
         let c = measure_db(&mut p, fs, 100.0);
         assert!((c + 3.01).abs() < 0.02, "LP {slope:?} corner {c:.3} dB");
     }
@@ -165,7 +205,9 @@ fn ramp(frame: usize, from: f32, to: f32) -> f32 {
 #[test]
 fn eq_sweeps_do_not_click() {
     let fs = 48_000.0;
-    let gain = sweep_hf_db(eq_with_band(fs, 1, 1_000.0, -12.0, 1.0), |eq, f| eq.set_band_gain_db(1, ramp(f, -12.0, 12.0)));
+    let gain = sweep_hf_db(eq_with_band(fs, 1, 1_000.0, -12.0, 1.0), |eq, f| {
+        eq.set_band_gain_db(1, ramp(f, -12.0, 12.0))
+    });
     let freq = sweep_hf_db(eq_with_band(fs, 2, 200.0, 12.0, 1.0), |eq, f| {
         eq.set_band_freq_hz(2, 200.0 * 10f32.powf(ramp(f, 0.0, 1.0)))
     });

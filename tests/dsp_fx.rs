@@ -24,8 +24,12 @@ fn rt60_t20(ir: &[f32], fs: f64) -> f64 {
     }
     let e0 = edc[0];
     let db: Vec<f64> = edc.iter().map(|e| 10.0 * (e / e0).log10()).collect();
-    let pts: Vec<(f64, f64)> =
-        db.iter().enumerate().filter(|(_, d)| **d <= -5.0 && **d >= -25.0).map(|(i, d)| (i as f64 / fs, *d)).collect();
+    let pts: Vec<(f64, f64)> = db
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d <= -5.0 && **d >= -25.0)
+        .map(|(i, d)| (i as f64 / fs, *d))
+        .collect();
     let n = pts.len() as f64;
     let (sx, sy) = pts.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
     let (mx, my) = (sx / n, sy / n);
@@ -52,7 +56,10 @@ fn reverb_rt60_matches_setting() {
         for (ch, ir) in [("L", &l), ("R", &r)] {
             let t = rt60_t20(ir, fs);
             eprintln!("decay {decay} s size {size}: {ch} T20-extrapolated RT60 {t:.3} s");
-            assert!((t / decay as f64 - 1.0).abs() < 0.2, "set {decay} s, measured {t:.3} s on {ch}");
+            assert!(
+                (t / decay as f64 - 1.0).abs() < 0.2,
+                "set {decay} s, measured {t:.3} s on {ch}"
+            );
         }
     }
 }
@@ -69,7 +76,9 @@ fn reverb_damping_shortens_high_frequency_decay() {
     let band = |ir: &[f32], kind: Rbj, f: f64| -> Vec<f32> {
         let mut a = Tdf2::new(rbj(kind, fs, f, 0.541, 0.0));
         let mut b = Tdf2::new(rbj(kind, fs, f, 1.307, 0.0));
-        ir.iter().map(|x| b.tick(a.tick(*x as f64)) as f32).collect()
+        ir.iter()
+            .map(|x| b.tick(a.tick(*x as f64)) as f32)
+            .collect()
     };
     let low = rt60_t20(&band(&l, Rbj::LowPass, 1_000.0), fs);
     let high = rt60_t20(&band(&l, Rbj::HighPass, 8_000.0), fs);
@@ -85,7 +94,12 @@ fn reverb_channels_are_decorrelated_and_width_zero_is_mono() {
     rv.set_decay_s(1.5);
     rv.set_enabled(true);
     let (l, r) = impulse_response(&mut rv, 48_000);
-    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum::<f64>();
+    let dot = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| *x as f64 * *y as f64)
+            .sum::<f64>()
+    };
     let rho = dot(&l, &r) / (dot(&l, &l) * dot(&r, &r)).sqrt();
     eprintln!("L/R IR correlation {rho:.4}");
     assert!(rho.abs() < 0.2, "correlation {rho}");
@@ -113,7 +127,11 @@ fn note_values() {
 
 #[test]
 fn echo_lands_on_the_exact_sample() {
-    for (fs, ms, frames) in [(48_000.0f32, 250.0f32, 12_000usize), (44_100.0, 10.0, 441), (48_000.0, note_to_ms(120.0, 0.125), 12_000)] {
+    for (fs, ms, frames) in [
+        (48_000.0f32, 250.0f32, 12_000usize),
+        (44_100.0, 10.0, 441),
+        (48_000.0, note_to_ms(120.0, 0.125), 12_000),
+    ] {
         let mut d = delay(fs);
         d.set_time_ms(ms);
         d.set_feedback(0.5);
@@ -176,9 +194,16 @@ fn feedback_decays_by_the_set_amount_per_repeat() {
         };
         for k in 1..4 {
             let step = 20.0 * (amp(k + 1) / amp(k)).log10();
-            assert!((step - loop_db).abs() < 0.05, "fb {fb}: repeat {k}→{}: {step:.3} dB, expected {loop_db:.3} dB", k + 1);
+            assert!(
+                (step - loop_db).abs() < 0.05,
+                "fb {fb}: repeat {k}→{}: {step:.3} dB, expected {loop_db:.3} dB",
+                k + 1
+            );
         }
-        assert!((20.0 * (amp(1) / 0.5).log10()).abs() < 1e-3, "first echo is the unfiltered input");
+        assert!(
+            (20.0 * (amp(1) / 0.5).log10()).abs() < 1e-3,
+            "first echo is the unfiltered input"
+        );
     }
 }
 
@@ -194,14 +219,22 @@ fn ping_pong_alternates_sides() {
     let mut r = vec![0f32; n];
     l[0] = 1.0;
     d.process(&mut l, &mut r);
-    let energy = |x: &[f32], k: usize| x[k * 2_400 - 100..k * 2_400 + 500].iter().map(|v| v * v).sum::<f32>();
+    let energy = |x: &[f32], k: usize| {
+        x[k * 2_400 - 100..k * 2_400 + 500]
+            .iter()
+            .map(|v| v * v)
+            .sum::<f32>()
+    };
     for k in 1..5 {
         let (el, er) = (energy(&l, k), energy(&r, k));
         let (on, off) = if k % 2 == 1 { (el, er) } else { (er, el) };
         // The off side only carries the 20 Hz loop high-pass tail of the previous repeat (< −40 dB).
         assert!(on > 1e-3 && off < 1e-4 * on, "repeat {k}: L {el}, R {er}");
     }
-    assert_eq!(l[2_400], 0.5, "first echo on the left at half level (mono sum)");
+    assert_eq!(
+        l[2_400], 0.5,
+        "first echo on the left at half level (mono sum)"
+    );
 }
 
 #[test]

@@ -35,8 +35,8 @@ fn input() -> (Vec<f32>, Vec<f32>) {
             _ => 0.5,
         };
         let s = (i as f32 * 0.031).sin();
-        l.push(env * (0.6 * s + 0.4 * nz.next()));
-        r.push(env * (0.6 * s - 0.4 * nz.next()));
+        l.push(env * (0.6 * s + 0.4 * nz.sample()));
+        r.push(env * (0.6 * s - 0.4 * nz.sample()));
     }
     (l, r)
 }
@@ -70,30 +70,37 @@ fn check<P: StereoProcessor>(name: &str, make: fn() -> P, events: &[Event<P>]) {
     let whole = run(make, events, &mut || usize::MAX);
     let mut k = 0usize;
     let mut nz = Noise(777);
-    let splits: [&mut dyn FnMut() -> usize; 3] = [
-        &mut || 1,
-        &mut || 37,
-        &mut || {
-            k += 1;
-            match k % 3 {
-                0 => 1,
-                1 => 37,
-                _ => 1 + ((nz.next() + 1.0) * 300.0) as usize,
-            }
-        },
-    ];
+    let splits: [&mut dyn FnMut() -> usize; 3] = [&mut || 1, &mut || 37, &mut || {
+        k += 1;
+        match k % 3 {
+            0 => 1,
+            1 => 37,
+            _ => 1 + ((nz.sample() + 1.0) * 300.0) as usize,
+        }
+    }];
     for (i, sizes) in splits.into_iter().enumerate() {
         let got = run(make, events, sizes);
         for ch in 0..2 {
-            let (a, b) = if ch == 0 { (&whole.0, &got.0) } else { (&whole.1, &got.1) };
-            if let Some(f) = a.iter().zip(b.iter()).position(|(x, y)| x.to_bits() != y.to_bits()) {
+            let (a, b) = if ch == 0 {
+                (&whole.0, &got.0)
+            } else {
+                (&whole.1, &got.1)
+            };
+            if let Some(f) = a
+                .iter()
+                .zip(b.iter())
+                .position(|(x, y)| x.to_bits() != y.to_bits())
+            {
                 panic!("{name}: split pattern {i}, channel {ch}: first difference at frame {f}: {} vs {}", a[f], b[f]);
             }
         }
     }
     // The run must actually have changed the signal (the processor was active).
     let (l0, _) = input();
-    assert!(whole.0.iter().zip(&l0).any(|(a, b)| a != b), "{name} did nothing");
+    assert!(
+        whole.0.iter().zip(&l0).any(|(a, b)| a != b),
+        "{name} did nothing"
+    );
 }
 
 #[test]
@@ -156,7 +163,10 @@ fn pass_filters_are_block_size_invariant() {
             p.set_enabled(true);
             p
         },
-        &[(1_000, |p: &mut PassFilter| p.set_freq_hz(300.0)), (3_000, |p: &mut PassFilter| p.set_slope(Slope::Db12))],
+        &[
+            (1_000, |p: &mut PassFilter| p.set_freq_hz(300.0)),
+            (3_000, |p: &mut PassFilter| p.set_slope(Slope::Db12)),
+        ],
     );
 }
 

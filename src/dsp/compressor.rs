@@ -170,10 +170,10 @@ impl Compressor {
             && self.knee_db.is_settled()
             && self.makeup_db.is_settled());
         if ramping {
-            self.threshold_db.next();
-            self.inv_ratio.next();
-            self.knee_db.next();
-            self.makeup_db.next();
+            self.threshold_db.tick();
+            self.inv_ratio.tick();
+            self.knee_db.tick();
+            self.makeup_db.tick();
             self.update_derived();
         }
         let key = if self.sc_enabled {
@@ -193,10 +193,19 @@ impl Compressor {
             0.0
         } else {
             let xg = super::util::gain_to_db(key);
-            gain_reduction_curve_db(xg, self.threshold_db.value(), self.inv_ratio.value(), self.knee_db.value())
+            gain_reduction_curve_db(
+                xg,
+                self.threshold_db.value(),
+                self.inv_ratio.value(),
+                self.knee_db.value(),
+            )
         } as f64;
         if xl != self.yl_db {
-            let a = if xl > self.yl_db { self.attack_coef } else { self.release_coef };
+            let a = if xl > self.yl_db {
+                self.attack_coef
+            } else {
+                self.release_coef
+            };
             self.yl_db = flush_denormal(xl + a * (self.yl_db - xl));
             if self.yl_db < 1e-9 {
                 self.yl_db = 0.0;
@@ -256,7 +265,7 @@ impl StereoProcessor for Compressor {
                 }
                 let g = self.tick_gain(left[i], right[i]);
                 max_gr = max_gr.max(self.yl_db);
-                let m = self.bypass.next();
+                let m = self.bypass.tick();
                 let w = if m == 1.0 { g } else { 1.0 + m * (g - 1.0) };
                 left[i] *= w;
                 right[i] *= w;

@@ -71,7 +71,11 @@ impl Delay {
             feedback: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 0.35),
             ping_pong: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 0.0),
             log2_low_cut: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 20f32.log2()),
-            log2_high_cut: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, (20_000f32.min(0.45 * sample_rate_hz)).log2()),
+            log2_high_cut: Smoother::linear(
+                sample_rate_hz,
+                PARAM_RAMP_MS,
+                (20_000f32.min(0.45 * sample_rate_hz)).log2(),
+            ),
             hp: SvfCoefs::IDENTITY,
             lp: SvfCoefs::IDENTITY,
             st: [[SvfState::default(); 2]; 2],
@@ -87,8 +91,20 @@ impl Delay {
 
     fn update_filters(&mut self) {
         let q = std::f64::consts::FRAC_1_SQRT_2;
-        self.hp = SvfCoefs::new(SvfKind::HighPass, self.fs, self.log2_low_cut.value().exp2() as f64, q, 0.0);
-        self.lp = SvfCoefs::new(SvfKind::LowPass, self.fs, self.log2_high_cut.value().exp2() as f64, q, 0.0);
+        self.hp = SvfCoefs::new(
+            SvfKind::HighPass,
+            self.fs,
+            self.log2_low_cut.value().exp2() as f64,
+            q,
+            0.0,
+        );
+        self.lp = SvfCoefs::new(
+            SvfKind::LowPass,
+            self.fs,
+            self.log2_high_cut.value().exp2() as f64,
+            q,
+            0.0,
+        );
     }
 
     /// Sets the delay time in ms (1 ms … [`MAX_DELAY_MS`]); see [`note_to_ms`] for tempo-synced values.
@@ -115,7 +131,8 @@ impl Delay {
     /// Sets the low cut (high-pass in the feedback path) corner in Hz (10 Hz … 0.45·fs).
     pub fn set_low_cut_hz(&mut self, freq_hz: f32) {
         let imm = self.immediate();
-        self.log2_low_cut.set(freq_hz.clamp(10.0, 0.45 * self.fs as f32).log2(), imm);
+        self.log2_low_cut
+            .set(freq_hz.clamp(10.0, 0.45 * self.fs as f32).log2(), imm);
         if imm {
             self.update_filters();
         }
@@ -124,7 +141,8 @@ impl Delay {
     /// Sets the high cut (low-pass in the feedback path) corner in Hz (100 Hz … 0.45·fs).
     pub fn set_high_cut_hz(&mut self, freq_hz: f32) {
         let imm = self.immediate();
-        self.log2_high_cut.set(freq_hz.clamp(100.0, 0.45 * self.fs as f32).log2(), imm);
+        self.log2_high_cut
+            .set(freq_hz.clamp(100.0, 0.45 * self.fs as f32).log2(), imm);
         if imm {
             self.update_filters();
         }
@@ -174,12 +192,12 @@ impl Delay {
 
     #[inline(always)]
     fn tick(&mut self, xl: f32, xr: f32) -> (f32, f32) {
-        let d = self.time_frames.next();
-        let fb = self.feedback.next();
-        let p = self.ping_pong.next();
+        let d = self.time_frames.tick();
+        let fb = self.feedback.tick();
+        let p = self.ping_pong.tick();
         if !(self.log2_low_cut.is_settled() && self.log2_high_cut.is_settled()) {
-            self.log2_low_cut.next();
-            self.log2_high_cut.next();
+            self.log2_low_cut.tick();
+            self.log2_high_cut.tick();
             self.update_filters();
         }
         let yl = self.read(0, d);
@@ -245,7 +263,7 @@ impl StereoProcessor for Delay {
                 left[i] = yl;
                 right[i] = yr;
             } else {
-                let m = self.bypass.next();
+                let m = self.bypass.tick();
                 left[i] = m * yl;
                 right[i] = m * yr;
             }

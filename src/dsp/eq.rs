@@ -4,16 +4,21 @@
 //! A band switched off ramps its gain to 0 dB (where every band type is exactly the identity) and is then
 //! skipped, so band on/off is click-free too.
 
+use super::smoother::crossfade;
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
 use super::svf::{tick_stereo, SvfCoefs, SvfKind, SvfState};
-use super::smoother::crossfade;
 use super::StereoProcessor;
 
 /// Number of EQ bands.
 pub const BANDS: usize = 4;
 
 /// Band types, in order: low shelf, bell, bell, high shelf.
-pub const BAND_KINDS: [SvfKind; BANDS] = [SvfKind::LowShelf, SvfKind::Bell, SvfKind::Bell, SvfKind::HighShelf];
+pub const BAND_KINDS: [SvfKind; BANDS] = [
+    SvfKind::LowShelf,
+    SvfKind::Bell,
+    SvfKind::Bell,
+    SvfKind::HighShelf,
+];
 
 const DEFAULT_FREQ_HZ: [f32; BANDS] = [100.0, 400.0, 2_500.0, 8_000.0];
 const DEFAULT_Q: [f32; BANDS] = [0.707, 1.0, 1.0, 0.707];
@@ -79,7 +84,11 @@ impl Eq4 {
                 kind: BAND_KINDS[b],
                 on: false,
                 gain_db: 0.0,
-                log2_freq: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, DEFAULT_FREQ_HZ[b].log2()),
+                log2_freq: Smoother::linear(
+                    sample_rate_hz,
+                    PARAM_RAMP_MS,
+                    DEFAULT_FREQ_HZ[b].log2(),
+                ),
                 gain: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 0.0),
                 q: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, DEFAULT_Q[b]),
                 coefs: SvfCoefs::IDENTITY,
@@ -88,7 +97,14 @@ impl Eq4 {
             band.update(fs);
             band
         });
-        Eq4 { fs, bypass: Bypass::new(sample_rate_hz), fresh: true, idle: true, bands, counter: 0 }
+        Eq4 {
+            fs,
+            bypass: Bypass::new(sample_rate_hz),
+            fresh: true,
+            idle: true,
+            bands,
+            counter: 0,
+        }
     }
 
     fn immediate(&self) -> bool {
@@ -194,7 +210,11 @@ impl StereoProcessor for Eq4 {
                 return;
             }
             let steady = self.steady();
-            let end = if steady { n.min(i + (FLUSH_EVERY - self.counter % FLUSH_EVERY) as usize) } else { i + 1 };
+            let end = if steady {
+                n.min(i + (FLUSH_EVERY - self.counter % FLUSH_EVERY) as usize)
+            } else {
+                i + 1
+            };
             if steady {
                 // All active bands per frame (not band after band over the block): the bands' state
                 // recurrences are independent, so interleaving them keeps the FPU busy instead of waiting on
@@ -228,9 +248,9 @@ impl StereoProcessor for Eq4 {
                 let (mut wl, mut wr) = (dl as f64, dr as f64);
                 for b in self.bands.iter_mut() {
                     if !b.settled() {
-                        b.log2_freq.next();
-                        b.gain.next();
-                        b.q.next();
+                        b.log2_freq.tick();
+                        b.gain.tick();
+                        b.q.tick();
                         b.update(fs);
                         if b.idle() {
                             // Just reached 0 dB while off: this sample is already the identity.
@@ -243,7 +263,7 @@ impl StereoProcessor for Eq4 {
                     wl = b.st[0].tick(&b.coefs, wl);
                     wr = b.st[1].tick(&b.coefs, wr);
                 }
-                let m = self.bypass.next();
+                let m = self.bypass.tick();
                 (left[i], right[i]) = crossfade(m, dl, dr, wl as f32, wr as f32);
             }
             self.counter += (end - i) as u64;

@@ -4,9 +4,9 @@
 //! The 24 dB/oct response is a true 4th-order Butterworth (section Qs 0.5412 and 1.3066), so both slopes are
 //! −3.01 dB at the corner and maximally flat in the pass band.
 
+use super::smoother::crossfade;
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
 use super::svf::{tick_stereo, SvfCoefs, SvfKind, SvfState};
-use super::smoother::crossfade;
 use super::StereoProcessor;
 
 /// Q of a 2nd-order Butterworth section.
@@ -104,7 +104,8 @@ impl PassFilter {
         let m = self.order.value() as f64;
         let q1 = BUTTERWORTH_Q + m * (BUTTERWORTH4_Q[0] - BUTTERWORTH_Q);
         self.c1 = SvfCoefs::new(self.kind, self.fs, f, q1, 0.0);
-        self.c2 = SvfCoefs::new(self.kind, self.fs, f, BUTTERWORTH4_Q[1], 0.0).blend_with_identity(m);
+        self.c2 =
+            SvfCoefs::new(self.kind, self.fs, f, BUTTERWORTH4_Q[1], 0.0).blend_with_identity(m);
     }
 
     fn go_idle(&mut self) {
@@ -161,9 +162,14 @@ impl StereoProcessor for PassFilter {
                 self.go_idle();
                 return;
             }
-            let steady = self.bypass.is_fully_on() && self.log2_freq.is_settled() && self.order.is_settled();
+            let steady =
+                self.bypass.is_fully_on() && self.log2_freq.is_settled() && self.order.is_settled();
             // Run up to the next denormal flush point (keyed on the frame counter, not on blocks).
-            let end = if steady { n.min(i + (FLUSH_EVERY - self.counter % FLUSH_EVERY) as usize) } else { i + 1 };
+            let end = if steady {
+                n.min(i + (FLUSH_EVERY - self.counter % FLUSH_EVERY) as usize)
+            } else {
+                i + 1
+            };
             if steady {
                 let second = self.order.value() != 0.0;
                 for k in i..end {
@@ -173,14 +179,14 @@ impl StereoProcessor for PassFilter {
                 }
             } else {
                 if !(self.log2_freq.is_settled() && self.order.is_settled()) {
-                    self.log2_freq.next();
-                    self.order.next();
+                    self.log2_freq.tick();
+                    self.order.tick();
                     self.update_coefs();
                 }
                 let second = self.order.value() != 0.0;
                 let (dl, dr) = (left[i], right[i]);
                 let (wl, wr) = self.tick(dl, dr, second);
-                let m = self.bypass.next();
+                let m = self.bypass.tick();
                 (left[i], right[i]) = crossfade(m, dl, dr, wl, wr);
             }
             self.counter += (end - i) as u64;

@@ -81,7 +81,11 @@ impl Gate {
 
     /// Sets the expansion ratio (≥ 1; `f32::INFINITY` or ≥ 100 makes a gate that drops straight to the range).
     pub fn set_ratio(&mut self, ratio: f32) {
-        self.ratio = if ratio >= 100.0 { f32::INFINITY } else { ratio.max(1.0) };
+        self.ratio = if ratio >= 100.0 {
+            f32::INFINITY
+        } else {
+            ratio.max(1.0)
+        };
     }
 
     /// Sets the range: the deepest attenuation in dB (≤ 0, clamped to −120).
@@ -124,7 +128,7 @@ impl Gate {
     #[inline(always)]
     fn tick_gain(&mut self, l: f32, r: f32) -> f32 {
         if !self.threshold_db.is_settled() {
-            self.threshold_lin = db_to_gain(self.threshold_db.next());
+            self.threshold_lin = db_to_gain(self.threshold_db.tick());
         }
         let key = l.abs().max(r.abs());
         if key >= self.threshold_lin {
@@ -134,18 +138,27 @@ impl Gate {
         }
         let expander = self.ratio.is_finite();
         if expander {
-            self.env = if key > self.env { key } else { key + self.env_coef * (self.env - key) };
+            self.env = if key > self.env {
+                key
+            } else {
+                key + self.env_coef * (self.env - key)
+            };
         }
         let target = if self.since_above <= self.hold_frames {
             0.0
         } else if expander {
             let level_db = gain_to_db(self.env);
-            ((self.ratio - 1.0) * (level_db - self.threshold_db.value())).clamp(self.range_db, 0.0) as f64
+            ((self.ratio - 1.0) * (level_db - self.threshold_db.value())).clamp(self.range_db, 0.0)
+                as f64
         } else {
             self.range_db as f64
         };
         if self.gain_db != target {
-            let a = if target > self.gain_db { self.attack_coef } else { self.release_coef };
+            let a = if target > self.gain_db {
+                self.attack_coef
+            } else {
+                self.release_coef
+            };
             let d = a * (self.gain_db - target);
             self.gain_db = if d.abs() < 1e-6 { target } else { target + d };
             self.gain_lin = db_to_gain(self.gain_db as f32);
@@ -200,7 +213,7 @@ impl StereoProcessor for Gate {
                 }
                 let g = self.tick_gain(left[i], right[i]);
                 min_gain_db = min_gain_db.min(self.gain_db);
-                let m = self.bypass.next();
+                let m = self.bypass.tick();
                 let w = if m == 1.0 { g } else { 1.0 + m * (g - 1.0) };
                 left[i] *= w;
                 right[i] *= w;

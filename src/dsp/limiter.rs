@@ -216,7 +216,11 @@ impl Limiter {
             }
         }
         // 2. target gain
-        let t = if peak > self.ceiling_lin { self.ceiling_lin / peak } else { 1.0 };
+        let t = if peak > self.ceiling_lin {
+            self.ceiling_lin / peak
+        } else {
+            1.0
+        };
         // 3. sliding minimum over `window` intervals
         let cap = self.window + 1;
         let i = self.interval;
@@ -238,11 +242,19 @@ impl Limiter {
         }
         self.interval += 1;
         let s = self.dq_val[self.dq_head];
-        self.release = if s < self.release { s } else { s + self.release_coef * (self.release - s) };
+        self.release = if s < self.release {
+            s
+        } else {
+            s + self.release_coef * (self.release - s)
+        };
         // 4. box filter
         let old = self.box_ring[self.box_pos];
         self.box_ring[self.box_pos] = self.release;
-        self.box_pos = if self.box_pos + 1 == self.lookahead { 0 } else { self.box_pos + 1 };
+        self.box_pos = if self.box_pos + 1 == self.lookahead {
+            0
+        } else {
+            self.box_pos + 1
+        };
         self.box_sum += self.release as f64 - old as f64;
         (self.box_sum / self.lookahead as f64).min(1.0) as f32
     }
@@ -254,7 +266,11 @@ impl Limiter {
         let out = (self.delay[0][p], self.delay[1][p]);
         self.delay[0][p] = l;
         self.delay[1][p] = r;
-        self.delay_pos = if p + 1 == self.delay[0].len() { 0 } else { p + 1 };
+        self.delay_pos = if p + 1 == self.delay[0].len() {
+            0
+        } else {
+            p + 1
+        };
         out
     }
 }
@@ -302,7 +318,7 @@ impl StereoProcessor for Limiter {
             }
             self.detector_idle = false;
             if !self.ceiling_db.is_settled() {
-                self.ceiling_db.next();
+                self.ceiling_db.tick();
                 self.update_derived();
             }
             let (xl, xr) = (left[i], right[i]);
@@ -312,7 +328,7 @@ impl StereoProcessor for Limiter {
             let w = if self.bypass.is_fully_on() {
                 g
             } else {
-                let m = self.bypass.next();
+                let m = self.bypass.tick();
                 if m == 1.0 {
                     g
                 } else {

@@ -18,8 +18,8 @@ use super::StereoProcessor;
 const LINES: usize = 16;
 /// Line lengths in frames at 48 kHz and size 1 (distinct primes).
 const BASE_LEN_48K: [f32; LINES] = [
-    1117.0, 1361.0, 1601.0, 1877.0, 2153.0, 2441.0, 2749.0, 3061.0, 1231.0, 1471.0, 1733.0, 2011.0, 2293.0, 2593.0,
-    2903.0, 3221.0,
+    1117.0, 1361.0, 1601.0, 1877.0, 2153.0, 2441.0, 2749.0, 3061.0, 1231.0, 1471.0, 1733.0, 2011.0,
+    2293.0, 2593.0, 2903.0, 3221.0,
 ];
 const DIFFUSER_LEN_48K: [f32; 4] = [229.0, 173.0, 613.0, 449.0];
 const DIFFUSER_GAIN: [f32; 4] = [0.75, 0.75, 0.625, 0.625];
@@ -33,9 +33,15 @@ const GLIDE_MS: f32 = 100.0;
 const COEF_EVERY: u64 = 16;
 
 /// Injection signs (row 0 of a Hadamard-like pattern mixed with alternation) and output tap signs.
-const IN_SIGN: [f32; LINES] = [1., -1., 1., 1., -1., 1., -1., -1., 1., 1., -1., 1., 1., -1., -1., 1.];
-const OUT_L: [f32; LINES] = [1., 1., -1., 1., 1., -1., 1., -1., -1., 1., 1., 1., -1., -1., 1., -1.];
-const OUT_R: [f32; LINES] = [1., -1., 1., 1., -1., -1., -1., 1., 1., 1., -1., 1., -1., 1., 1., -1.];
+const IN_SIGN: [f32; LINES] = [
+    1., -1., 1., 1., -1., 1., -1., -1., 1., 1., -1., 1., 1., -1., -1., 1.,
+];
+const OUT_L: [f32; LINES] = [
+    1., 1., -1., 1., 1., -1., 1., -1., -1., 1., 1., 1., -1., -1., 1., -1.,
+];
+const OUT_R: [f32; LINES] = [
+    1., -1., 1., 1., -1., -1., -1., 1., 1., 1., -1., 1., -1., 1., 1., -1.,
+];
 
 /// In-place fast Walsh–Hadamard transform of 16 values, scaled by 1/4 (orthonormal).
 #[inline(always)]
@@ -109,9 +115,12 @@ impl Reverb {
     /// New reverb: disabled, decay 1.5 s, pre-delay 10 ms, size 1, damping 0.5, width 1.
     pub fn new(sample_rate_hz: f32) -> Self {
         let scale = sample_rate_hz / 48_000.0;
-        let max_len = (BASE_LEN_48K.iter().cloned().fold(0.0, f32::max) * scale * MAX_SIZE).ceil() as usize + 4;
+        let max_len = (BASE_LEN_48K.iter().cloned().fold(0.0, f32::max) * scale * MAX_SIZE).ceil()
+            as usize
+            + 4;
         let cap = max_len.next_power_of_two();
-        let pre_cap = ((MAX_PRE_DELAY_MS * 1e-3 * sample_rate_hz).ceil() as usize + 4).next_power_of_two();
+        let pre_cap =
+            ((MAX_PRE_DELAY_MS * 1e-3 * sample_rate_hz).ceil() as usize + 4).next_power_of_two();
         let base_len = BASE_LEN_48K.map(|l| l * scale);
         let diffusers = std::array::from_fn(|i| Diffuser {
             buf: vec![0.0; ((DIFFUSER_LEN_48K[i] * scale).round() as usize).max(1)],
@@ -126,7 +135,9 @@ impl Reverb {
             line_mask: cap - 1,
             write: 0,
             base_len,
-            len: std::array::from_fn(|i| Smoother::linear(sample_rate_hz, GLIDE_MS, base_len[i].round())),
+            len: std::array::from_fn(|i| {
+                Smoother::linear(sample_rate_hz, GLIDE_MS, base_len[i].round())
+            }),
             coef_a: [0.0; LINES],
             coef_b: [0.0; LINES],
             lp_state: [0.0; LINES],
@@ -134,7 +145,11 @@ impl Reverb {
             pre: vec![0.0; pre_cap],
             pre_mask: pre_cap - 1,
             pre_write: 0,
-            pre_frames: Smoother::linear(sample_rate_hz, GLIDE_MS, (0.010 * sample_rate_hz).round()),
+            pre_frames: Smoother::linear(
+                sample_rate_hz,
+                GLIDE_MS,
+                (0.010 * sample_rate_hz).round(),
+            ),
             decay_s: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 1.5),
             damping: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 0.5),
             width: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 1.0),
@@ -258,12 +273,12 @@ impl Reverb {
     #[inline(always)]
     fn tick(&mut self, xl: f32, xr: f32, ramp: bool) -> (f32, f32) {
         if ramp {
-            self.pre_frames.next();
-            self.decay_s.next();
-            self.damping.next();
-            self.width.next();
+            self.pre_frames.tick();
+            self.decay_s.tick();
+            self.damping.tick();
+            self.width.tick();
             for l in &mut self.len {
-                l.next();
+                l.tick();
             }
             if self.counter % COEF_EVERY == 0 || !self.ramping() {
                 self.update_coefs();
@@ -272,7 +287,12 @@ impl Reverb {
         // pre-delay and diffusion of the mono input
         let pw = self.pre_write & self.pre_mask;
         self.pre[pw] = 0.5 * (xl + xr);
-        let pd = Self::read_frac(&self.pre, self.pre_mask, self.pre_write, self.pre_frames.value());
+        let pd = Self::read_frac(
+            &self.pre,
+            self.pre_mask,
+            self.pre_write,
+            self.pre_frames.value(),
+        );
         self.pre_write = self.pre_write.wrapping_add(1);
         let mut x = pd;
         for d in &mut self.diffusers {
@@ -348,7 +368,7 @@ impl StereoProcessor for Reverb {
                 left[i] = yl;
                 right[i] = yr;
             } else {
-                let m = self.bypass.next();
+                let m = self.bypass.tick();
                 left[i] = m * yl;
                 right[i] = m * yr;
             }

@@ -1,6 +1,6 @@
 //! Runs on the audio thread: per-sample parameter smoothers (linear ramp or one-pole) and the bypass crossfade.
 //!
-//! Every smoother advances by exactly one step per call to [`Smoother::next`], so a processor that calls it once
+//! Every smoother advances by exactly one step per call to [`Smoother::tick`], so a processor that calls it once
 //! per frame produces the same values whatever block sizes the caller uses.
 
 /// How a [`Smoother`] moves towards its target.
@@ -28,7 +28,8 @@ pub struct Smoother {
 impl Smoother {
     /// Linear ramp taking `ramp_ms` (at least one frame) for every change, starting settled at `initial`.
     pub fn linear(sample_rate_hz: f32, ramp_ms: f32, initial: f32) -> Self {
-        let ramp_frames = ((ramp_ms.max(0.0) as f64 * 1e-3 * sample_rate_hz as f64).round() as u32).max(1);
+        let ramp_frames =
+            ((ramp_ms.max(0.0) as f64 * 1e-3 * sample_rate_hz as f64).round() as u32).max(1);
         Smoother {
             kind: SmootherKind::Linear,
             current: initial as f64,
@@ -103,14 +104,18 @@ impl Smoother {
 
     /// Advances one frame and returns the new value.
     #[inline]
-    pub fn next(&mut self) -> f32 {
+    pub fn tick(&mut self) -> f32 {
         if self.remaining == 0 {
             return self.out;
         }
         match self.kind {
             SmootherKind::Linear => {
                 self.remaining -= 1;
-                self.current = if self.remaining == 0 { self.target } else { self.current + self.step };
+                self.current = if self.remaining == 0 {
+                    self.target
+                } else {
+                    self.current + self.step
+                };
             }
             SmootherKind::OnePole => {
                 let d = self.current - self.target;
@@ -173,7 +178,10 @@ pub struct Bypass {
 impl Bypass {
     /// Starts disabled (wet amount 0, settled).
     pub fn new(sample_rate_hz: f32) -> Self {
-        Bypass { mix: Smoother::linear(sample_rate_hz, BYPASS_MS, 0.0), enabled: false }
+        Bypass {
+            mix: Smoother::linear(sample_rate_hz, BYPASS_MS, 0.0),
+            enabled: false,
+        }
     }
 
     /// Starts fading towards on (1) or off (0); `immediate` jumps there.
@@ -202,8 +210,8 @@ impl Bypass {
 
     /// Advances one frame; returns the wet amount in [0, 1].
     #[inline]
-    pub fn next(&mut self) -> f32 {
-        self.mix.next()
+    pub fn tick(&mut self) -> f32 {
+        self.mix.tick()
     }
 
     /// Jumps to the end of any fade in progress.
@@ -222,12 +230,12 @@ mod tests {
         s.set_target(1.0);
         let mut v = Vec::new();
         while !s.is_settled() {
-            v.push(s.next());
+            v.push(s.tick());
         }
         assert_eq!(v.len(), 480);
         assert_eq!(*v.last().unwrap(), 1.0);
         assert!((v[239] - 0.5).abs() < 1e-5);
-        assert_eq!(s.next(), 1.0);
+        assert_eq!(s.tick(), 1.0);
     }
 
     #[test]
@@ -236,11 +244,11 @@ mod tests {
         s.set_target(1.0);
         let mut v = 0.0;
         for _ in 0..480 {
-            v = s.next();
+            v = s.tick();
         }
         assert!((v - (1.0 - (-1.0f32).exp())).abs() < 1e-3, "{v}");
         for _ in 0..48_000 {
-            s.next();
+            s.tick();
         }
         assert!(s.is_settled());
         assert_eq!(s.value(), 1.0);
@@ -251,7 +259,7 @@ mod tests {
         let mut s = Smoother::linear(48_000.0, 10.0, 0.0);
         s.set(3.0, true);
         assert!(s.is_settled());
-        assert_eq!(s.next(), 3.0);
+        assert_eq!(s.tick(), 3.0);
         s.set(4.0, false);
         assert!(!s.is_settled());
         s.snap_to_target();
@@ -265,7 +273,7 @@ mod tests {
         b.set_enabled(true, false);
         assert!(!b.is_off() && !b.is_fully_on());
         for _ in 0..480 {
-            b.next();
+            b.tick();
         }
         assert!(b.is_fully_on());
     }

@@ -37,7 +37,14 @@ pub struct SvfCoefs {
 
 impl SvfCoefs {
     /// The identity section (output = input).
-    pub const IDENTITY: SvfCoefs = SvfCoefs { a1: 1.0, a2: 0.0, a3: 0.0, m0: 1.0, m1: 0.0, m2: 0.0 };
+    pub const IDENTITY: SvfCoefs = SvfCoefs {
+        a1: 1.0,
+        a2: 0.0,
+        a3: 0.0,
+        m0: 1.0,
+        m1: 0.0,
+        m2: 0.0,
+    };
 
     /// Designs a section. `freq_hz` is clamped to [1 Hz, 0.49·fs]; `q` to [0.05, 50]; `gain_db` is used by the
     /// bell and shelves only.
@@ -65,7 +72,14 @@ impl SvfCoefs {
         let a1 = 1.0 / (1.0 + g * (g + k));
         let a2 = g * a1;
         let a3 = g * a2;
-        SvfCoefs { a1, a2, a3, m0, m1, m2 }
+        SvfCoefs {
+            a1,
+            a2,
+            a3,
+            m0,
+            m1,
+            m2,
+        }
     }
 
     /// Linear blend of the output mix towards the identity: `amount` 0 gives the identity output, 1 this

@@ -1,5 +1,5 @@
 //! Independent references and measurement helpers shared by the DSP tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_range_loop)]
 
 use std::f64::consts::PI;
 
@@ -26,9 +26,30 @@ pub fn rbj(kind: Rbj, fs: f64, f0: f64, q: f64, gain_db: f64) -> Biquad {
     let a = 10f64.powf(gain_db / 40.0);
     let sa = a.sqrt();
     let (b0, b1, b2, a0, a1, a2) = match kind {
-        Rbj::LowPass => ((1.0 - c) / 2.0, 1.0 - c, (1.0 - c) / 2.0, 1.0 + alpha, -2.0 * c, 1.0 - alpha),
-        Rbj::HighPass => ((1.0 + c) / 2.0, -(1.0 + c), (1.0 + c) / 2.0, 1.0 + alpha, -2.0 * c, 1.0 - alpha),
-        Rbj::Peaking => (1.0 + alpha * a, -2.0 * c, 1.0 - alpha * a, 1.0 + alpha / a, -2.0 * c, 1.0 - alpha / a),
+        Rbj::LowPass => (
+            (1.0 - c) / 2.0,
+            1.0 - c,
+            (1.0 - c) / 2.0,
+            1.0 + alpha,
+            -2.0 * c,
+            1.0 - alpha,
+        ),
+        Rbj::HighPass => (
+            (1.0 + c) / 2.0,
+            -(1.0 + c),
+            (1.0 + c) / 2.0,
+            1.0 + alpha,
+            -2.0 * c,
+            1.0 - alpha,
+        ),
+        Rbj::Peaking => (
+            1.0 + alpha * a,
+            -2.0 * c,
+            1.0 - alpha * a,
+            1.0 + alpha / a,
+            -2.0 * c,
+            1.0 - alpha / a,
+        ),
         Rbj::LowShelf => (
             a * ((a + 1.0) - (a - 1.0) * c + 2.0 * sa * alpha),
             2.0 * a * ((a - 1.0) - (a + 1.0) * c),
@@ -46,7 +67,10 @@ pub fn rbj(kind: Rbj, fs: f64, f0: f64, q: f64, gain_db: f64) -> Biquad {
             (a + 1.0) - (a - 1.0) * c - 2.0 * sa * alpha,
         ),
     };
-    Biquad { b: [b0 / a0, b1 / a0, b2 / a0], a: [a1 / a0, a2 / a0] }
+    Biquad {
+        b: [b0 / a0, b1 / a0, b2 / a0],
+        a: [a1 / a0, a2 / a0],
+    }
 }
 
 impl Biquad {
@@ -72,7 +96,11 @@ pub struct Tdf2 {
 
 impl Tdf2 {
     pub fn new(q: Biquad) -> Self {
-        Tdf2 { q, s1: 0.0, s2: 0.0 }
+        Tdf2 {
+            q,
+            s1: 0.0,
+            s2: 0.0,
+        }
     }
     pub fn tick(&mut self, x: f64) -> f64 {
         let y = self.q.b[0] * x + self.s1;
@@ -83,9 +111,23 @@ impl Tdf2 {
 }
 
 /// 8th-order Butterworth high-pass (four RBJ sections) at `fc`: the independent "click meter".
-pub fn hf_energy_ratio_db(signal: &[f32], reference_power: f64, fs: f64, fc: f64, skip: usize) -> f64 {
-    let qs = [0.509_795_579_104_159, 0.601_344_886_935_045, 0.899_976_223_136_416, 2.562_915_447_741_505];
-    let mut secs: Vec<Tdf2> = qs.iter().map(|&q| Tdf2::new(rbj(Rbj::HighPass, fs, fc, q, 0.0))).collect();
+pub fn hf_energy_ratio_db(
+    signal: &[f32],
+    reference_power: f64,
+    fs: f64,
+    fc: f64,
+    skip: usize,
+) -> f64 {
+    let qs = [
+        0.509_795_579_104_159,
+        0.601_344_886_935_045,
+        0.899_976_223_136_416,
+        2.562_915_447_741_505,
+    ];
+    let mut secs: Vec<Tdf2> = qs
+        .iter()
+        .map(|&q| Tdf2::new(rbj(Rbj::HighPass, fs, fc, q, 0.0)))
+        .collect();
     let mut e = 0.0;
     let mut n = 0usize;
     for (i, &x) in signal.iter().enumerate() {
@@ -124,7 +166,9 @@ pub fn fit_sine(x: &[f32], start: usize, f: f64, fs: f64) -> (f64, f64) {
 
 fn solve3(mut m: [[f64; 3]; 3], mut v: [f64; 3]) -> [f64; 3] {
     for c in 0..3 {
-        let p = (c..3).max_by(|&a, &b| m[a][c].abs().total_cmp(&m[b][c].abs())).unwrap();
+        let p = (c..3)
+            .max_by(|&a, &b| m[a][c].abs().total_cmp(&m[b][c].abs()))
+            .unwrap();
         m.swap(c, p);
         v.swap(c, p);
         for r in c + 1..3 {
@@ -147,17 +191,21 @@ fn solve3(mut m: [[f64; 3]; 3], mut v: [f64; 3]) -> [f64; 3] {
 }
 
 pub fn sine(n: usize, f: f64, fs: f64, amp: f64) -> Vec<f32> {
-    (0..n).map(|i| (amp * (2.0 * PI * f * i as f64 / fs).sin()) as f32).collect()
+    (0..n)
+        .map(|i| (amp * (2.0 * PI * f * i as f64 / fs).sin()) as f32)
+        .collect()
 }
 
 pub fn log_freqs(count: usize, lo: f64, hi: f64) -> Vec<f64> {
-    (0..count).map(|i| lo * (hi / lo).powf(i as f64 / (count - 1) as f64)).collect()
+    (0..count)
+        .map(|i| lo * (hi / lo).powf(i as f64 / (count - 1) as f64))
+        .collect()
 }
 
 /// Deterministic xorshift noise in [−1, 1).
 pub struct Noise(pub u64);
 impl Noise {
-    pub fn next(&mut self) -> f32 {
+    pub fn sample(&mut self) -> f32 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
