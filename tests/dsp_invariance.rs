@@ -277,3 +277,54 @@ fn delay_is_block_size_invariant() {
         ],
     );
 }
+
+#[test]
+fn first_set_applies_immediately_later_sets_ramp() {
+    // Below threshold the compressor's gain is exactly the makeup, so the output/input ratio shows the ramp.
+    let mut c = Compressor::new(FS);
+    c.set_threshold_db(0.0);
+    c.set_makeup_db(6.0);
+    c.set_enabled(true);
+    let x = vec![0.01f32; 2_000];
+    let (mut l, mut r) = (x.clone(), x.clone());
+    c.process(&mut l, &mut r);
+    let g0 = 20.0 * (l[0] / 0.01).log10();
+    assert!(
+        (g0 - 6.0).abs() < 1e-3,
+        "first frame {g0} dB: settings before processing must apply at once"
+    );
+    c.set_makeup_db(12.0);
+    let (mut l, mut r) = (x.clone(), x.clone());
+    c.process(&mut l, &mut r);
+    let db = |v: f32| 20.0 * (v / 0.01).log10();
+    assert!(
+        db(l[0]) < 6.1,
+        "a later change must ramp, got {} dB at once",
+        db(l[0])
+    );
+    let half = (0.0075 * FS) as usize; // half of the 15 ms ramp: 9 dB (linear in dB)
+    assert!((db(l[half]) - 9.0).abs() < 0.05, "{}", db(l[half]));
+    assert!((db(l[1_999]) - 12.0).abs() < 1e-3);
+    // Same for enabling: an enable after processing has started fades in over 10 ms.
+    let mut e = Eq4::new(FS);
+    e.set_band_enabled(1, true);
+    e.set_band_freq_hz(1, 1_000.0);
+    e.set_band_gain_db(1, 12.0);
+    let s: Vec<f32> = (0..4_800)
+        .map(|i| (i as f32 * 0.1309).sin() * 0.5)
+        .collect(); // 1 kHz
+    let (mut l, mut r) = (s.clone(), s.clone());
+    e.process(&mut l[..100], &mut r[..100]);
+    assert_eq!(&l[..100], &s[..100], "disabled EQ passes audio untouched");
+    e.set_enabled(true);
+    e.process(&mut l[100..], &mut r[100..]);
+    assert!(
+        (l[101] - s[101]).abs() < 0.05,
+        "enable must fade in, not jump"
+    );
+    let peak = l[4_000..].iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(
+        (20.0 * (peak / 0.5).log10() - 12.0).abs() < 0.1,
+        "fully on after the fade"
+    );
+}
