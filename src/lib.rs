@@ -6,6 +6,7 @@
 pub mod analyze;
 pub mod cli;
 pub mod demo;
+pub mod dsp;
 pub mod engine;
 pub mod keymap;
 pub mod load;

@@ -1,0 +1,272 @@
+//! Runs on the audio thread: stereo delay (100 % wet output) with feedback, low/high cut inside the feedback
+//! loop and ping-pong.
+//!
+//! Signal flow per channel: `out = line(n − d)`; the feedback taken from `out` passes a 12 dB/oct high-pass
+//! (low cut) and low-pass (high cut) before being added to the input written into the line, so the first echo is
+//! the untouched input and every repeat is filtered once more. When `time·fs` is an integer the read is a plain
+//! integer-sample read (the echo lands exactly on that sample); otherwise a 4-point Hermite interpolation reads
+//! between samples. Time changes ramp the read position over 100 ms (a tape-like glide). Ping-pong feeds the
+//! mono sum into the left line and crosses the feedback (L → R → L), so repeats alternate sides; it is a
+//! smoothed 0…1 blend with the straight stereo routing, so switching it does not click. Bypass fades the output
+//! to silence (the caller mixes the dry signal) and then clears the lines.
+
+use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
+use super::svf::{SvfCoefs, SvfKind, SvfState};
+use super::util::flush_denormal_f32;
+use super::StereoProcessor;
+
+/// Longest delay time in ms (the lines are allocated for it in `new`).
+pub const MAX_DELAY_MS: f32 = 4000.0;
+/// Ramp length for delay-time changes.
+pub const TIME_RAMP_MS: f32 = 100.0;
+
+/// Duration in ms of `note_fraction` of a whole note at `bpm` quarter notes per minute: a whole note lasts
+/// 4 beats, so `note_to_ms(120.0, 0.25)` (a quarter) is 500 ms; dotted notes are ×1.5, triplets ×2/3.
+pub fn note_to_ms(bpm: f32, note_fraction: f32) -> f32 {
+    240_000.0 / bpm.max(1e-3) * note_fraction
+}
+
+/// 4-point, 3rd-order Hermite interpolation between `x0` and `x1` at `t` ∈ [0, 1); exactly `x0` at `t = 0`.
+#[inline(always)]
+fn hermite(xm1: f32, x0: f32, x1: f32, x2: f32, t: f32) -> f32 {
+    let c1 = 0.5 * (x1 - xm1);
+    let c2 = xm1 - 2.5 * x0 + 2.0 * x1 - 0.5 * x2;
+    let c3 = 0.5 * (x2 - xm1) + 1.5 * (x0 - x1);
+    ((c3 * t + c2) * t + c1) * t + x0
+}
+
+/// Stereo feedback delay.
+pub struct Delay {
+    fs: f64,
+    bypass: Bypass,
+    fresh: bool,
+    lines: [Vec<f32>; 2],
+    mask: usize,
+    write: usize,
+    time_frames: Smoother,
+    feedback: Smoother,
+    ping_pong: Smoother,
+    log2_low_cut: Smoother,
+    log2_high_cut: Smoother,
+    hp: SvfCoefs,
+    lp: SvfCoefs,
+    st: [[SvfState; 2]; 2],
+    cleared: bool,
+}
+
+impl Delay {
+    /// New delay: disabled, 500 ms, feedback 0.35, low cut 20 Hz, high cut 20 kHz (≤ 0.45·fs), no ping-pong.
+    pub fn new(sample_rate_hz: f32) -> Self {
+        let fs = sample_rate_hz as f64;
+        let max_frames = (MAX_DELAY_MS as f64 * 1e-3 * fs).ceil() as usize + 4;
+        let cap = max_frames.next_power_of_two();
+        let mut d = Delay {
+            fs,
+            bypass: Bypass::new(sample_rate_hz),
+            fresh: true,
+            lines: [vec![0.0; cap], vec![0.0; cap]],
+            mask: cap - 1,
+            write: 0,
+            time_frames: Smoother::linear(sample_rate_hz, TIME_RAMP_MS, (0.5 * fs) as f32),
+            feedback: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 0.35),
+            ping_pong: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 0.0),
+            log2_low_cut: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 20f32.log2()),
+            log2_high_cut: Smoother::linear(
+                sample_rate_hz,
+                PARAM_RAMP_MS,
+                (20_000f32.min(0.45 * sample_rate_hz)).log2(),
+            ),
+            hp: SvfCoefs::IDENTITY,
+            lp: SvfCoefs::IDENTITY,
+            st: [[SvfState::default(); 2]; 2],
+            cleared: true,
+        };
+        d.update_filters();
+        d
+    }
+
+    fn immediate(&self) -> bool {
+        self.fresh || self.bypass.is_off()
+    }
+
+    fn update_filters(&mut self) {
+        let q = std::f64::consts::FRAC_1_SQRT_2;
+        self.hp = SvfCoefs::new(
+            SvfKind::HighPass,
+            self.fs,
+            self.log2_low_cut.value().exp2() as f64,
+            q,
+            0.0,
+        );
+        self.lp = SvfCoefs::new(
+            SvfKind::LowPass,
+            self.fs,
+            self.log2_high_cut.value().exp2() as f64,
+            q,
+            0.0,
+        );
+    }
+
+    /// Sets the delay time in ms (1 ms … [`MAX_DELAY_MS`]); see [`note_to_ms`] for tempo-synced values.
+    pub fn set_time_ms(&mut self, time_ms: f32) {
+        let imm = self.immediate();
+        let frames = (time_ms.clamp(1.0, MAX_DELAY_MS) as f64 * self.fs / 1000.0) as f32;
+        self.time_frames.set(frames, imm);
+    }
+
+    /// Sets the delay time directly in frames (2 … max), e.g. for sample-exact tests.
+    pub fn set_time_frames(&mut self, frames: f32) {
+        let imm = self.immediate();
+        let max = (MAX_DELAY_MS as f64 * self.fs / 1000.0) as f32;
+        self.time_frames.set(frames.clamp(2.0, max), imm);
+    }
+
+    /// Sets the feedback amount: the linear gain of each repeat relative to the previous one (0 … 0.99) in the
+    /// pass band of the cut filters.
+    pub fn set_feedback(&mut self, feedback: f32) {
+        let imm = self.immediate();
+        self.feedback.set(feedback.clamp(0.0, 0.99), imm);
+    }
+
+    /// Sets the low cut (high-pass in the feedback path) corner in Hz (10 Hz … 0.45·fs).
+    pub fn set_low_cut_hz(&mut self, freq_hz: f32) {
+        let imm = self.immediate();
+        self.log2_low_cut
+            .set(freq_hz.clamp(10.0, 0.45 * self.fs as f32).log2(), imm);
+        if imm {
+            self.update_filters();
+        }
+    }
+
+    /// Sets the high cut (low-pass in the feedback path) corner in Hz (100 Hz … 0.45·fs).
+    pub fn set_high_cut_hz(&mut self, freq_hz: f32) {
+        let imm = self.immediate();
+        self.log2_high_cut
+            .set(freq_hz.clamp(100.0, 0.45 * self.fs as f32).log2(), imm);
+        if imm {
+            self.update_filters();
+        }
+    }
+
+    /// Switches ping-pong (repeats alternate left/right, starting left) on or off.
+    pub fn set_ping_pong(&mut self, on: bool) {
+        let imm = self.immediate();
+        self.ping_pong.set(if on { 1.0 } else { 0.0 }, imm);
+    }
+
+    fn go_idle(&mut self) {
+        if !self.cleared {
+            for l in &mut self.lines {
+                l.fill(0.0);
+            }
+            self.st = [[SvfState::default(); 2]; 2];
+            self.cleared = true;
+        }
+        self.time_frames.snap_to_target();
+        self.feedback.snap_to_target();
+        self.ping_pong.snap_to_target();
+        self.log2_low_cut.snap_to_target();
+        self.log2_high_cut.snap_to_target();
+        self.update_filters();
+    }
+
+    #[inline(always)]
+    fn read(&self, ch: usize, d: f32) -> f32 {
+        let line = &self.lines[ch];
+        let di = d as usize;
+        let t = d - di as f32;
+        let base = self.write.wrapping_sub(di);
+        if t == 0.0 {
+            line[base & self.mask]
+        } else {
+            let m = self.mask;
+            hermite(
+                line[base.wrapping_add(1) & m],
+                line[base & m],
+                line[base.wrapping_sub(1) & m],
+                line[base.wrapping_sub(2) & m],
+                t,
+            )
+        }
+    }
+
+    #[inline(always)]
+    fn tick(&mut self, xl: f32, xr: f32) -> (f32, f32) {
+        let d = self.time_frames.tick();
+        let fb = self.feedback.tick();
+        let p = self.ping_pong.tick();
+        if !(self.log2_low_cut.is_settled() && self.log2_high_cut.is_settled()) {
+            self.log2_low_cut.tick();
+            self.log2_high_cut.tick();
+            self.update_filters();
+        }
+        let yl = self.read(0, d);
+        let yr = self.read(1, d);
+        if yl == 0.0 && yr == 0.0 {
+            // Silence in the lines: keep the loop filters out of the denormal range (per frame).
+            for s in self.st.iter_mut().flatten() {
+                s.flush();
+            }
+        }
+        let hl = self.st[0][0].tick(&self.hp, yl as f64);
+        let hr = self.st[0][1].tick(&self.hp, yr as f64);
+        let fl = self.st[1][0].tick(&self.lp, hl) as f32;
+        let fr = self.st[1][1].tick(&self.lp, hr) as f32;
+        let q = 1.0 - p;
+        let in_l = q * xl + p * 0.5 * (xl + xr);
+        let in_r = q * xr;
+        let wl = in_l + fb * (q * fl + p * fr);
+        let wr = in_r + fb * (q * fr + p * fl);
+        let w = self.write & self.mask;
+        self.lines[0][w] = flush_denormal_f32(wl);
+        self.lines[1][w] = flush_denormal_f32(wr);
+        self.write = self.write.wrapping_add(1);
+        (yl, yr)
+    }
+}
+
+impl StereoProcessor for Delay {
+    fn set_enabled(&mut self, enabled: bool) {
+        let imm = self.fresh;
+        self.bypass.set_enabled(enabled, imm);
+    }
+
+    fn is_enabled(&self) -> bool {
+        self.bypass.is_enabled()
+    }
+
+    fn reset(&mut self) {
+        self.bypass.snap();
+        self.cleared = false;
+        self.go_idle();
+        self.write = 0;
+        self.fresh = true;
+    }
+
+    /// Replaces the block with the wet (echo) signal; silence while bypassed.
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len());
+        if n == 0 {
+            return;
+        }
+        self.fresh = false;
+        for i in 0..n {
+            if self.bypass.is_off() {
+                self.go_idle();
+                left[i..n].fill(0.0);
+                right[i..n].fill(0.0);
+                return;
+            }
+            self.cleared = false;
+            let (yl, yr) = self.tick(left[i], right[i]);
+            if self.bypass.is_fully_on() {
+                left[i] = yl;
+                right[i] = yr;
+            } else {
+                let m = self.bypass.tick();
+                left[i] = m * yl;
+                right[i] = m * yr;
+            }
+        }
+    }
+}

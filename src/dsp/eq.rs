@@ -1,0 +1,279 @@
+//! Runs on the audio thread: 4-band parametric EQ (low shelf, two peaking bells, high shelf) built from Simper
+//! SVF sections (see [`super::svf`] for why), with per-sample smoothed frequency, gain and Q.
+//!
+//! A band switched off ramps its gain to 0 dB (where every band type is exactly the identity) and is then
+//! skipped, so band on/off is click-free too.
+
+use super::smoother::crossfade;
+use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
+use super::svf::{tick_stereo, SvfCoefs, SvfKind, SvfState};
+use super::StereoProcessor;
+
+/// Number of EQ bands.
+pub const BANDS: usize = 4;
+
+/// Band types, in order: low shelf, bell, bell, high shelf.
+pub const BAND_KINDS: [SvfKind; BANDS] = [
+    SvfKind::LowShelf,
+    SvfKind::Bell,
+    SvfKind::Bell,
+    SvfKind::HighShelf,
+];
+
+const DEFAULT_FREQ_HZ: [f32; BANDS] = [100.0, 400.0, 2_500.0, 8_000.0];
+const DEFAULT_Q: [f32; BANDS] = [0.707, 1.0, 1.0, 0.707];
+const FLUSH_EVERY: u64 = 1024;
+
+struct Band {
+    kind: SvfKind,
+    on: bool,
+    gain_db: f32,
+    log2_freq: Smoother,
+    /// Effective gain: the set gain while on, 0 dB while off.
+    gain: Smoother,
+    q: Smoother,
+    coefs: SvfCoefs,
+    st: [SvfState; 2],
+}
+
+impl Band {
+    fn settled(&self) -> bool {
+        self.log2_freq.is_settled() && self.gain.is_settled() && self.q.is_settled()
+    }
+
+    /// Off and at 0 dB: the band is the identity and can be skipped.
+    fn idle(&self) -> bool {
+        !self.on && self.settled()
+    }
+
+    fn update(&mut self, fs: f64) {
+        self.coefs = SvfCoefs::new(
+            self.kind,
+            fs,
+            self.log2_freq.value().exp2() as f64,
+            self.q.value() as f64,
+            self.gain.value() as f64,
+        );
+    }
+
+    fn snap(&mut self, fs: f64) {
+        self.log2_freq.snap_to_target();
+        self.gain.snap_to_target();
+        self.q.snap_to_target();
+        self.update(fs);
+    }
+}
+
+/// Stereo 4-band parametric EQ.
+pub struct Eq4 {
+    fs: f64,
+    bypass: Bypass,
+    fresh: bool,
+    /// State cleared after a completed fade-out (nothing to do until re-enabled).
+    idle: bool,
+    bands: [Band; BANDS],
+    counter: u64,
+}
+
+impl Eq4 {
+    /// New EQ: disabled, every band off at 0 dB (100 Hz shelf, 400 Hz and 2.5 kHz bells, 8 kHz shelf).
+    pub fn new(sample_rate_hz: f32) -> Self {
+        let fs = sample_rate_hz as f64;
+        let bands = std::array::from_fn(|b| {
+            let mut band = Band {
+                kind: BAND_KINDS[b],
+                on: false,
+                gain_db: 0.0,
+                log2_freq: Smoother::linear(
+                    sample_rate_hz,
+                    PARAM_RAMP_MS,
+                    DEFAULT_FREQ_HZ[b].log2(),
+                ),
+                gain: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 0.0),
+                q: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, DEFAULT_Q[b]),
+                coefs: SvfCoefs::IDENTITY,
+                st: [SvfState::default(); 2],
+            };
+            band.update(fs);
+            band
+        });
+        Eq4 {
+            fs,
+            bypass: Bypass::new(sample_rate_hz),
+            fresh: true,
+            idle: true,
+            bands,
+            counter: 0,
+        }
+    }
+
+    fn immediate(&self) -> bool {
+        self.fresh || self.bypass.is_off()
+    }
+
+    fn after_set(&mut self, band: usize) {
+        if self.immediate() {
+            let fs = self.fs;
+            self.bands[band].snap(fs);
+        }
+    }
+
+    /// Switches one band (0..4) on or off; out-of-range bands are ignored.
+    pub fn set_band_enabled(&mut self, band: usize, on: bool) {
+        let imm = self.immediate();
+        if let Some(b) = self.bands.get_mut(band) {
+            b.on = on;
+            b.gain.set(if on { b.gain_db } else { 0.0 }, imm);
+            self.after_set(band);
+        }
+    }
+
+    /// Sets a band's centre/corner frequency (clamped to 10 Hz … 0.49·fs).
+    pub fn set_band_freq_hz(&mut self, band: usize, freq_hz: f32) {
+        let imm = self.immediate();
+        let f = freq_hz.clamp(10.0, 0.49 * self.fs as f32);
+        if let Some(b) = self.bands.get_mut(band) {
+            b.log2_freq.set(f.log2(), imm);
+            self.after_set(band);
+        }
+    }
+
+    /// Sets a band's gain in dB (clamped to ±30 dB).
+    pub fn set_band_gain_db(&mut self, band: usize, gain_db: f32) {
+        let imm = self.immediate();
+        if let Some(b) = self.bands.get_mut(band) {
+            b.gain_db = gain_db.clamp(-30.0, 30.0);
+            if b.on {
+                b.gain.set(b.gain_db, imm);
+            }
+            self.after_set(band);
+        }
+    }
+
+    /// Sets a band's Q (clamped to 0.1 … 20; for the shelves 0.707 is the no-overshoot RBJ slope S = 1).
+    pub fn set_band_q(&mut self, band: usize, q: f32) {
+        let imm = self.immediate();
+        if let Some(b) = self.bands.get_mut(band) {
+            b.q.set(q.clamp(0.1, 20.0), imm);
+            self.after_set(band);
+        }
+    }
+
+    fn steady(&self) -> bool {
+        self.bypass.is_fully_on() && self.bands.iter().all(|b| b.settled())
+    }
+
+    fn go_idle(&mut self) {
+        let fs = self.fs;
+        for b in &mut self.bands {
+            b.st = [SvfState::default(); 2];
+            b.snap(fs);
+        }
+        self.idle = true;
+    }
+}
+
+impl StereoProcessor for Eq4 {
+    fn set_enabled(&mut self, enabled: bool) {
+        let imm = self.fresh;
+        self.bypass.set_enabled(enabled, imm);
+    }
+
+    fn is_enabled(&self) -> bool {
+        self.bypass.is_enabled()
+    }
+
+    fn reset(&mut self) {
+        self.bypass.snap();
+        self.go_idle();
+        self.fresh = true;
+        self.counter = 0;
+    }
+
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len());
+        if n == 0 {
+            return;
+        }
+        self.fresh = false;
+        if self.bypass.is_off() {
+            if !self.idle {
+                self.go_idle();
+            }
+            return;
+        }
+        self.idle = false;
+        let mut i = 0;
+        while i < n {
+            if self.bypass.is_off() {
+                self.go_idle();
+                return;
+            }
+            let steady = self.steady();
+            let end = if steady {
+                n.min(i + (FLUSH_EVERY - self.counter % FLUSH_EVERY) as usize)
+            } else {
+                i + 1
+            };
+            if steady {
+                // All active bands per frame (not band after band over the block): the bands' state
+                // recurrences are independent, so interleaving them keeps the FPU busy instead of waiting on
+                // one recurrence's latency. Same operations in the same order per band, so same result.
+                let mut coefs = [SvfCoefs::IDENTITY; BANDS];
+                let mut st = [[SvfState::default(); 2]; BANDS];
+                let mut active = [0usize; BANDS];
+                let mut k = 0;
+                for (bi, b) in self.bands.iter().enumerate() {
+                    if !b.idle() {
+                        coefs[k] = b.coefs;
+                        st[k] = b.st;
+                        active[k] = bi;
+                        k += 1;
+                    }
+                }
+                for j in i..end {
+                    let mut x = [left[j] as f64, right[j] as f64];
+                    for (c, s) in coefs[..k].iter().zip(st[..k].iter_mut()) {
+                        x = tick_stereo(s, c, x);
+                    }
+                    left[j] = x[0] as f32;
+                    right[j] = x[1] as f32;
+                }
+                for (s, &bi) in st[..k].iter().zip(&active[..k]) {
+                    self.bands[bi].st = *s;
+                }
+            } else {
+                let fs = self.fs;
+                let (dl, dr) = (left[i], right[i]);
+                let (mut wl, mut wr) = (dl as f64, dr as f64);
+                for b in self.bands.iter_mut() {
+                    if !b.settled() {
+                        b.log2_freq.tick();
+                        b.gain.tick();
+                        b.q.tick();
+                        b.update(fs);
+                        if b.idle() {
+                            // Just reached 0 dB while off: this sample is already the identity.
+                            b.st = [SvfState::default(); 2];
+                            continue;
+                        }
+                    } else if b.idle() {
+                        continue;
+                    }
+                    wl = b.st[0].tick(&b.coefs, wl);
+                    wr = b.st[1].tick(&b.coefs, wr);
+                }
+                let m = self.bypass.tick();
+                (left[i], right[i]) = crossfade(m, dl, dr, wl as f32, wr as f32);
+            }
+            self.counter += (end - i) as u64;
+            i = end;
+            if self.counter % FLUSH_EVERY == 0 {
+                for b in &mut self.bands {
+                    b.st[0].flush();
+                    b.st[1].flush();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Runs on the audio thread: high-pass / low-pass filter (12 dB/oct Butterworth or 24 dB/oct 4th-order
+//! Butterworth as two cascaded SVF sections), smoothed frequency and slope, click-free bypass.
+//!
+//! The 24 dB/oct response is a true 4th-order Butterworth (section Qs 0.5412 and 1.3066), so both slopes are
+//! −3.01 dB at the corner and maximally flat in the pass band.
+
+use super::smoother::crossfade;
+use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
+use super::svf::{tick_stereo, SvfCoefs, SvfKind, SvfState};
+use super::StereoProcessor;
+
+/// Q of a 2nd-order Butterworth section.
+pub const BUTTERWORTH_Q: f64 = std::f64::consts::FRAC_1_SQRT_2;
+/// Section Qs of a 4th-order Butterworth filter: 1/(2cos(π/8)) and 1/(2cos(3π/8)).
+pub const BUTTERWORTH4_Q: [f64; 2] = [0.541_196_100_146_197, 1.306_562_964_876_376_4];
+
+/// Which side the filter cuts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PassKind {
+    /// Removes lows (passes highs).
+    HighPass,
+    /// Removes highs (passes lows).
+    LowPass,
+}
+
+/// Filter slope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slope {
+    /// 2nd order, 12 dB/oct.
+    Db12,
+    /// 4th order, 24 dB/oct.
+    Db24,
+}
+
+/// Stereo high-pass or low-pass filter.
+pub struct PassFilter {
+    fs: f64,
+    kind: SvfKind,
+    bypass: Bypass,
+    fresh: bool,
+    /// State cleared after a completed fade-out (nothing to do until re-enabled).
+    idle: bool,
+    /// log2 of the corner frequency.
+    log2_freq: Smoother,
+    /// 0 → 12 dB/oct, 1 → 24 dB/oct; blends the second section in and morphs the first section's Q.
+    order: Smoother,
+    c1: SvfCoefs,
+    c2: SvfCoefs,
+    st: [[SvfState; 2]; 2],
+    counter: u64,
+}
+
+impl PassFilter {
+    /// New filter, disabled, 12 dB/oct, corner 80 Hz (high-pass) or 12 kHz (low-pass).
+    pub fn new(sample_rate_hz: f32, kind: PassKind) -> Self {
+        let (svf, f) = match kind {
+            PassKind::HighPass => (SvfKind::HighPass, 80.0f32),
+            PassKind::LowPass => (SvfKind::LowPass, 12_000.0f32),
+        };
+        let mut p = PassFilter {
+            fs: sample_rate_hz as f64,
+            kind: svf,
+            bypass: Bypass::new(sample_rate_hz),
+            fresh: true,
+            idle: true,
+            log2_freq: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, f.log2()),
+            order: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 0.0),
+            c1: SvfCoefs::IDENTITY,
+            c2: SvfCoefs::IDENTITY,
+            st: [[SvfState::default(); 2]; 2],
+            counter: 0,
+        };
+        p.update_coefs();
+        p
+    }
+
+    /// Sets the corner frequency (clamped to 10 Hz … 0.49·fs).
+    pub fn set_freq_hz(&mut self, freq_hz: f32) {
+        let f = freq_hz.clamp(10.0, 0.49 * self.fs as f32);
+        let imm = self.fresh || self.bypass.is_off();
+        self.log2_freq.set(f.log2(), imm);
+        if imm {
+            self.update_coefs();
+        }
+    }
+
+    /// Current (smoothed) corner frequency.
+    pub fn freq_hz(&self) -> f32 {
+        self.log2_freq.value().exp2()
+    }
+
+    /// Sets the slope.
+    pub fn set_slope(&mut self, slope: Slope) {
+        let v = if slope == Slope::Db24 { 1.0 } else { 0.0 };
+        let imm = self.fresh || self.bypass.is_off();
+        self.order.set(v, imm);
+        if imm {
+            self.update_coefs();
+        }
+    }
+
+    fn update_coefs(&mut self) {
+        let f = self.log2_freq.value().exp2() as f64;
+        let m = self.order.value() as f64;
+        let q1 = BUTTERWORTH_Q + m * (BUTTERWORTH4_Q[0] - BUTTERWORTH_Q);
+        self.c1 = SvfCoefs::new(self.kind, self.fs, f, q1, 0.0);
+        self.c2 =
+            SvfCoefs::new(self.kind, self.fs, f, BUTTERWORTH4_Q[1], 0.0).blend_with_identity(m);
+    }
+
+    fn go_idle(&mut self) {
+        self.st = [[SvfState::default(); 2]; 2];
+        self.log2_freq.snap_to_target();
+        self.order.snap_to_target();
+        self.update_coefs();
+        self.idle = true;
+    }
+
+    #[inline(always)]
+    fn tick(&mut self, l: f32, r: f32, second: bool) -> (f32, f32) {
+        let mut x = tick_stereo(&mut self.st[0], &self.c1, [l as f64, r as f64]);
+        if second {
+            x = tick_stereo(&mut self.st[1], &self.c2, x);
+        }
+        (x[0] as f32, x[1] as f32)
+    }
+}
+
+impl StereoProcessor for PassFilter {
+    fn set_enabled(&mut self, enabled: bool) {
+        self.bypass.set_enabled(enabled, self.fresh);
+    }
+
+    fn is_enabled(&self) -> bool {
+        self.bypass.is_enabled()
+    }
+
+    fn reset(&mut self) {
+        self.bypass.snap();
+        self.go_idle();
+        self.counter = 0;
+        self.fresh = true;
+    }
+
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len());
+        if n == 0 {
+            return;
+        }
+        self.fresh = false;
+        if self.bypass.is_off() {
+            if !self.idle {
+                self.go_idle();
+            }
+            return;
+        }
+        self.idle = false;
+        let mut i = 0;
+        while i < n {
+            if self.bypass.is_off() {
+                // Faded out inside this block: settle everything and pass the rest through untouched.
+                self.go_idle();
+                return;
+            }
+            let steady =
+                self.bypass.is_fully_on() && self.log2_freq.is_settled() && self.order.is_settled();
+            // Run up to the next denormal flush point (keyed on the frame counter, not on blocks).
+            let end = if steady {
+                n.min(i + (FLUSH_EVERY - self.counter % FLUSH_EVERY) as usize)
+            } else {
+                i + 1
+            };
+            if steady {
+                let second = self.order.value() != 0.0;
+                for k in i..end {
+                    let (wl, wr) = self.tick(left[k], right[k], second);
+                    left[k] = wl;
+                    right[k] = wr;
+                }
+            } else {
+                if !(self.log2_freq.is_settled() && self.order.is_settled()) {
+                    self.log2_freq.tick();
+                    self.order.tick();
+                    self.update_coefs();
+                }
+                let second = self.order.value() != 0.0;
+                let (dl, dr) = (left[i], right[i]);
+                let (wl, wr) = self.tick(dl, dr, second);
+                let m = self.bypass.tick();
+                (left[i], right[i]) = crossfade(m, dl, dr, wl, wr);
+            }
+            self.counter += (end - i) as u64;
+            i = end;
+            if self.counter % FLUSH_EVERY == 0 {
+                for s in self.st.iter_mut().flatten() {
+                    s.flush();
+                }
+            }
+        }
+    }
+}
+
+/// Frames between denormal flushes of the filter state.
+const FLUSH_EVERY: u64 = 1024;

@@ -1,0 +1,224 @@
+//! Runs on the audio thread: stereo-linked noise gate / downward expander with threshold, ratio, range floor,
+//! attack, hold and release.
+//!
+//! Detector: key = max(|L|, |R|) per frame. The gate is open on every frame whose key reaches the threshold and
+//! for `hold` afterwards (so the hold also bridges the zero crossings of low notes: keep it longer than the
+//! period of the lowest note, default 20 ms). While closed, the target gain is the range floor (ratio = ∞, a
+//! gate) or, for a finite ratio, the downward expansion `(ratio − 1)·(level − threshold)` floored at the range,
+//! where level is a peak envelope (instant rise, release time constant). The gain in dB follows the target with
+//! one-pole ballistics: attack time constant while opening, release while closing; a step reaches 1 − 1/e of its
+//! final value after one time constant (`α = exp(−1/(τ·fs))`). Threshold is ramped per sample; the other
+//! parameters act through these ballistics, so no change clicks.
+
+use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
+use super::util::{db_to_gain, gain_to_db, time_constant_coef};
+use super::StereoProcessor;
+
+/// Stereo-linked gate / expander.
+pub struct Gate {
+    fs: f32,
+    bypass: Bypass,
+    fresh: bool,
+    /// State cleared after a completed fade-out (nothing to do until re-enabled).
+    idle: bool,
+    threshold_db: Smoother,
+    threshold_lin: f32,
+    /// 1/ratio; 0 means a gate (ratio ∞).
+    ratio: f32,
+    range_db: f32,
+    attack_coef: f64,
+    release_coef: f64,
+    env_coef: f32,
+    hold_frames: u32,
+    since_above: u32,
+    env: f32,
+    gain_db: f64,
+    gain_lin: f32,
+    block_max_gr_db: f32,
+}
+
+impl Gate {
+    /// New gate: disabled, threshold −50 dBFS, ratio ∞ (gate), range −80 dB, attack 0.5 ms, hold 20 ms,
+    /// release 100 ms.
+    pub fn new(sample_rate_hz: f32) -> Self {
+        let mut g = Gate {
+            fs: sample_rate_hz,
+            bypass: Bypass::new(sample_rate_hz),
+            fresh: true,
+            idle: true,
+            threshold_db: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, -50.0),
+            threshold_lin: db_to_gain(-50.0),
+            ratio: f32::INFINITY,
+            range_db: -80.0,
+            attack_coef: 0.0,
+            release_coef: 0.0,
+            env_coef: 0.0,
+            hold_frames: 0,
+            since_above: u32::MAX,
+            env: 0.0,
+            gain_db: 0.0,
+            gain_lin: 1.0,
+            block_max_gr_db: 0.0,
+        };
+        g.set_attack_ms(0.5);
+        g.set_release_ms(100.0);
+        g.set_hold_ms(20.0);
+        g
+    }
+
+    fn immediate(&self) -> bool {
+        self.fresh || self.bypass.is_off()
+    }
+
+    /// Sets the opening threshold in dBFS (ramped).
+    pub fn set_threshold_db(&mut self, threshold_db: f32) {
+        let imm = self.immediate();
+        self.threshold_db.set(threshold_db.clamp(-120.0, 0.0), imm);
+        if imm {
+            self.threshold_lin = db_to_gain(self.threshold_db.value());
+        }
+    }
+
+    /// Sets the expansion ratio (≥ 1; `f32::INFINITY` or ≥ 100 makes a gate that drops straight to the range).
+    pub fn set_ratio(&mut self, ratio: f32) {
+        self.ratio = if ratio >= 100.0 {
+            f32::INFINITY
+        } else {
+            ratio.max(1.0)
+        };
+    }
+
+    /// Sets the range: the deepest attenuation in dB (≤ 0, clamped to −120).
+    pub fn set_range_db(&mut self, range_db: f32) {
+        self.range_db = range_db.clamp(-120.0, 0.0);
+    }
+
+    /// Sets the attack (opening) time constant in ms.
+    pub fn set_attack_ms(&mut self, attack_ms: f32) {
+        self.attack_coef = time_constant_coef(attack_ms, self.fs);
+    }
+
+    /// Sets the hold time in ms: the gate stays open this long after the key last reached the threshold.
+    pub fn set_hold_ms(&mut self, hold_ms: f32) {
+        self.hold_frames = super::util::ms_to_frames(hold_ms, self.fs) as u32;
+    }
+
+    /// Sets the release (closing) time constant in ms; also the expander's level-envelope release.
+    pub fn set_release_ms(&mut self, release_ms: f32) {
+        self.release_coef = time_constant_coef(release_ms, self.fs);
+        self.env_coef = self.release_coef as f32;
+    }
+
+    /// Gain reduction in dB (positive; 0 = open), the maximum over the last processed block.
+    pub fn gain_reduction_db(&self) -> f32 {
+        self.block_max_gr_db
+    }
+
+    fn go_idle(&mut self) {
+        self.threshold_db.snap_to_target();
+        self.threshold_lin = db_to_gain(self.threshold_db.value());
+        self.since_above = u32::MAX;
+        self.env = 0.0;
+        self.gain_db = 0.0;
+        self.gain_lin = 1.0;
+        self.idle = true;
+    }
+
+    /// Advances the detector and the gain by one frame; returns the linear gain.
+    #[inline(always)]
+    fn tick_gain(&mut self, l: f32, r: f32) -> f32 {
+        if !self.threshold_db.is_settled() {
+            self.threshold_lin = db_to_gain(self.threshold_db.tick());
+        }
+        let key = l.abs().max(r.abs());
+        if key >= self.threshold_lin {
+            self.since_above = 0;
+        } else {
+            self.since_above = self.since_above.saturating_add(1);
+        }
+        let expander = self.ratio.is_finite();
+        if expander {
+            self.env = if key > self.env {
+                key
+            } else {
+                key + self.env_coef * (self.env - key)
+            };
+        }
+        let target = if self.since_above <= self.hold_frames {
+            0.0
+        } else if expander {
+            let level_db = gain_to_db(self.env);
+            ((self.ratio - 1.0) * (level_db - self.threshold_db.value())).clamp(self.range_db, 0.0)
+                as f64
+        } else {
+            self.range_db as f64
+        };
+        if self.gain_db != target {
+            let a = if target > self.gain_db {
+                self.attack_coef
+            } else {
+                self.release_coef
+            };
+            let d = a * (self.gain_db - target);
+            self.gain_db = if d.abs() < 1e-6 { target } else { target + d };
+            self.gain_lin = db_to_gain(self.gain_db as f32);
+        }
+        self.gain_lin
+    }
+}
+
+impl StereoProcessor for Gate {
+    fn set_enabled(&mut self, enabled: bool) {
+        let imm = self.fresh;
+        self.bypass.set_enabled(enabled, imm);
+    }
+
+    fn is_enabled(&self) -> bool {
+        self.bypass.is_enabled()
+    }
+
+    fn reset(&mut self) {
+        self.bypass.snap();
+        self.go_idle();
+        self.fresh = true;
+    }
+
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len());
+        self.block_max_gr_db = 0.0;
+        if n == 0 {
+            return;
+        }
+        self.fresh = false;
+        if self.bypass.is_off() {
+            if !self.idle {
+                self.go_idle();
+            }
+            return;
+        }
+        self.idle = false;
+        let mut min_gain_db = 0.0f64;
+        if self.bypass.is_fully_on() {
+            for (l, r) in left[..n].iter_mut().zip(right[..n].iter_mut()) {
+                let g = self.tick_gain(*l, *r);
+                min_gain_db = min_gain_db.min(self.gain_db);
+                *l *= g;
+                *r *= g;
+            }
+        } else {
+            for i in 0..n {
+                if self.bypass.is_off() {
+                    self.go_idle();
+                    break;
+                }
+                let g = self.tick_gain(left[i], right[i]);
+                min_gain_db = min_gain_db.min(self.gain_db);
+                let m = self.bypass.tick();
+                let w = if m == 1.0 { g } else { 1.0 + m * (g - 1.0) };
+                left[i] *= w;
+                right[i] *= w;
+            }
+        }
+        self.block_max_gr_db = -min_gain_db as f32;
+    }
+}
