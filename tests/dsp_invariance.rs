@@ -3,7 +3,7 @@
 
 mod dsp_common;
 
-use assert_no_alloc::{assert_no_alloc, AllocDisabler};
+use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
 use dsp_common::Noise;
 use ttymix::dsp::compressor::Compressor;
 use ttymix::dsp::delay::Delay;
@@ -63,6 +63,8 @@ fn run<P: StereoProcessor>(
         assert_no_alloc(|| p.process(bl, br));
         pos += len;
     }
+    // The allocator counts (rather than aborts on) allocations inside the guards: none allowed.
+    assert_eq!(violation_count(), 0, "allocation in process or a setter");
     (l, r)
 }
 
