@@ -68,9 +68,11 @@ const LEAD_DB: f64 = -31.9;
 const VOCAL_DB: f64 = -7.0;
 const PERC_DB: f64 = -6.4;
 
-/// Builds the demo at `sample_rate` Hz (deterministic; tracks rendered in parallel).
+/// Builds the demo at `sample_rate` Hz (deterministic; tracks rendered in parallel). Rates outside
+/// 8–384 kHz are clamped to that range (the returned `sample_rate` says which was used).
 pub fn build(sample_rate: u32) -> Demo {
-    let song = Song::new(f64::from(sample_rate.max(8000)));
+    let sample_rate = sample_rate.clamp(8_000, 384_000);
+    let song = Song::new(f64::from(sample_rate));
     type Render = fn(&Song) -> DemoTrack;
     let renders: [Render; 6] = [drums, bass, pad, lead, vocal, percussion];
     let mut tracks: Vec<DemoTrack> = renders.par_iter().map(|r| r(&song)).collect();
@@ -92,7 +94,7 @@ mod dm {
     pub const LN10: f64 = std::f64::consts::LN_10;
     const TAU: f64 = std::f64::consts::TAU;
 
-    /// sin(2π·x) for x in cycles (Taylor series to x^15 after reduction to ±π/2; error < 1e-9).
+    /// sin(2π·x) for x in cycles (Taylor series to x^19 after reduction to ±π/2; error < 1e-15).
     pub fn sin_cycles(x: f64) -> f64 {
         let mut r = x - x.round();
         if r > 0.25 {
@@ -102,7 +104,9 @@ mod dm {
         }
         let s = TAU * r;
         let s2 = s * s;
-        let mut p = -1.0 / 1_307_674_368_000.0;
+        let mut p = -1.0 / 121_645_100_408_832_000.0;
+        p = p * s2 + 1.0 / 355_687_428_096_000.0;
+        p = p * s2 - 1.0 / 1_307_674_368_000.0;
         p = p * s2 + 1.0 / 6_227_020_800.0;
         p = p * s2 - 1.0 / 39_916_800.0;
         p = p * s2 + 1.0 / 362_880.0;
@@ -507,14 +511,23 @@ fn track(name: &str, channels: Vec<Vec<f32>>, pan: f32, note: &'static str) -> D
 
 // ---------------------------------------------------------------- drums
 
+#[derive(Clone, Copy, PartialEq)]
+enum Hit {
+    Kick,
+    Snare,
+    Hat,
+    OpenHat,
+    Crash,
+}
+
 fn drums(s: &Song) -> DemoTrack {
     let (mut l, mut r) = (s.buf(), s.buf());
     let mut rng = Rng(0x0D0D_0001);
     let rate = s.rate;
     let hit =
-        |l: &mut Vec<f64>, r: &mut Vec<f64>, at: usize, what: &str, vel: f64, rng: &mut Rng| {
+        |l: &mut Vec<f64>, r: &mut Vec<f64>, at: usize, what: Hit, vel: f64, rng: &mut Rng| {
             match what {
-                "kick" => {
+                Hit::Kick => {
                     let mut ph = 0.0;
                     let mut click_noise = Rng(rng.next_u64());
                     let (mut sweep, mut body, mut click) = (
@@ -533,7 +546,7 @@ fn drums(s: &Song) -> DemoTrack {
                     }
                     add_pan(l, r, at, &mono, 1.0, 1.0);
                 }
-                "snare" => {
+                Hit::Snare => {
                     let mut hp = Biquad::new(Kind::HighPass, 1200.0, 0.7, rate);
                     let (mut o1, mut o2) = (
                         Phasor::new(190.0, 0.0, rate),
@@ -549,8 +562,8 @@ fn drums(s: &Song) -> DemoTrack {
                     }
                     add_pan(l, r, at, &mono, 0.9, 1.0);
                 }
-                "hat" | "open" => {
-                    let (len, tau) = if what == "hat" {
+                Hit::Hat | Hit::OpenHat => {
+                    let (len, tau) = if what == Hit::Hat {
                         (0.12, 0.022)
                     } else {
                         (0.6, 0.18)
@@ -564,7 +577,7 @@ fn drums(s: &Song) -> DemoTrack {
                     }
                     add_pan(l, r, at, &mono, 0.55, 1.0);
                 }
-                _ => {
+                Hit::Crash => {
                     // Crash: decorrelated noise on L and R for width.
                     for ch in [&mut *l, &mut *r] {
                         let mut hp = Biquad::new(Kind::HighPass, 4500.0, 0.7, rate);
@@ -581,7 +594,7 @@ fn drums(s: &Song) -> DemoTrack {
         let step = |k: usize| s.at(bar, k as f64 / 4.0);
         if INTRO.contains(&bar) {
             for k in (0..16).step_by(2) {
-                hit(&mut l, &mut r, step(k), "hat", 0.35, &mut rng);
+                hit(&mut l, &mut r, step(k), Hit::Hat, 0.35, &mut rng);
             }
         }
         if VERSE.contains(&bar) || CHORUS.contains(&bar) {
@@ -591,20 +604,20 @@ fn drums(s: &Song) -> DemoTrack {
                 &[0, 6, 8]
             };
             for &k in kicks {
-                hit(&mut l, &mut r, step(k), "kick", 1.0, &mut rng);
+                hit(&mut l, &mut r, step(k), Hit::Kick, 1.0, &mut rng);
             }
             for k in [4, 12] {
-                hit(&mut l, &mut r, step(k), "snare", 0.8, &mut rng);
+                hit(&mut l, &mut r, step(k), Hit::Snare, 0.8, &mut rng);
             }
             let chorus = CHORUS.contains(&bar);
             for k in 0..16 {
                 if k == 14 && bar % 2 == 1 {
-                    hit(&mut l, &mut r, step(k), "open", 0.3, &mut rng);
+                    hit(&mut l, &mut r, step(k), Hit::OpenHat, 0.3, &mut rng);
                 } else if k % 2 == 0 {
                     let vel = if k % 4 == 2 { 0.45 } else { 0.32 };
-                    hit(&mut l, &mut r, step(k), "hat", vel, &mut rng);
+                    hit(&mut l, &mut r, step(k), Hit::Hat, vel, &mut rng);
                 } else if chorus {
-                    hit(&mut l, &mut r, step(k), "hat", 0.2, &mut rng);
+                    hit(&mut l, &mut r, step(k), Hit::Hat, 0.2, &mut rng);
                 }
             }
         }
@@ -615,17 +628,17 @@ fn drums(s: &Song) -> DemoTrack {
                     &mut l,
                     &mut r,
                     step(k),
-                    "snare",
+                    Hit::Snare,
                     0.45 + 0.12 * i as f64,
                     &mut rng,
                 );
             }
         }
         if bar == VERSE.start || bar == CHORUS.start || bar == OUTRO {
-            hit(&mut l, &mut r, step(0), "crash", 0.35, &mut rng);
+            hit(&mut l, &mut r, step(0), Hit::Crash, 0.35, &mut rng);
         }
         if bar == OUTRO {
-            hit(&mut l, &mut r, step(0), "kick", 1.0, &mut rng);
+            hit(&mut l, &mut r, step(0), Hit::Kick, 1.0, &mut rng);
         }
     }
     track(
@@ -986,16 +999,39 @@ fn percussion(s: &Song) -> DemoTrack {
 
 #[cfg(test)]
 mod tests {
-    use super::dm;
+    use super::{dm, Adsr, Phasor};
+
+    #[test]
+    fn phasor_stays_on_the_sine_for_seconds() {
+        let rate = 48_000.0;
+        let mut p = Phasor::new(997.0, 0.125, rate);
+        for n in 0..(5 * 48_000) {
+            let want = (std::f64::consts::TAU * (997.0 * f64::from(n) / rate + 0.125)).sin();
+            let got = p.next();
+            assert!((got - want).abs() < 1e-9, "sample {n}: {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn adsr_reaches_peak_sustain_and_releases() {
+        let rate = 1000.0;
+        let mut e = Adsr::new(rate, 0.01, 0.05, 0.5, 0.02);
+        let held: Vec<f64> = (0..500).map(|_| e.next(true)).collect();
+        assert!(held[8] < 1.0 && held[10] == 1.0, "linear attack over 10 ms");
+        assert!((held[499] - 0.5).abs() < 1e-3, "sustain {}", held[499]);
+        // Release: one time constant (20 ms) later the level is 1/e of where it was.
+        let released: Vec<f64> = (0..20).map(|_| e.next(false)).collect();
+        assert!((released[19] / held[499] - (-1.0f64).exp()).abs() < 1e-6);
+    }
 
     #[test]
     fn deterministic_math_matches_libm_closely() {
         for i in -2000..2000 {
             let x = f64::from(i) * 0.001_37;
             let s = (x * std::f64::consts::TAU).sin();
-            assert!((dm::sin_cycles(x) - s).abs() < 1e-9, "sin at {x}");
+            assert!((dm::sin_cycles(x) - s).abs() < 1e-14, "sin at {x}");
             let c = (x * std::f64::consts::TAU).cos();
-            assert!((dm::cos_cycles(x) - c).abs() < 1e-9, "cos at {x}");
+            assert!((dm::cos_cycles(x) - c).abs() < 1e-14, "cos at {x}");
             let e = (x * 10.0).exp();
             assert!(
                 (dm::exp(x * 10.0) - e).abs() <= 1e-14 * e,
