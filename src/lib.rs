@@ -1,1 +1,3 @@
 //! ttymix: a keyboard-driven terminal multitrack mixer.
+
+pub mod audio;
