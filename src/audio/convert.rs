@@ -424,6 +424,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::manual_clamp)] // the reference is written out on purpose
     fn float_formats_clamp_and_pass_through() {
         for &x in PROBES {
             let expect = if x > 1.0 {

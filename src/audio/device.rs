@@ -387,11 +387,17 @@ fn open_on_host_inner(
     };
     let device_id = device_id_string(&device);
     let label = format!("{host_choice} {device_id}");
-    if !named && host_choice == HostChoice::Alsa && alsa_pcm_discards(&device_id) {
-        return Err(AudioError::Device {
-            device: label,
-            reason: "the default PCM is ALSA's null device, which discards audio".into(),
-        });
+    if host_choice == HostChoice::Alsa {
+        let discards = alsa_probe(&device_id).map_err(|reason| AudioError::Device {
+            device: label.clone(),
+            reason,
+        })?;
+        if discards && !named {
+            return Err(AudioError::Device {
+                device: label,
+                reason: "the default PCM is ALSA's null device, which discards audio".into(),
+            });
+        }
     }
     let (supported, rate_note) =
         choose_config(&device, &label, requested_rate_hz, opts.rate_hz.is_some())?;
@@ -463,8 +469,8 @@ fn open_on_host_inner(
     target_os = "freebsd",
     target_os = "netbsd"
 ))]
-fn alsa_pcm_discards(pcm: &str) -> bool {
-    pcm == "null" || super::alsa_util::pcm_discards_audio(pcm) == Some(true)
+fn alsa_probe(pcm: &str) -> Result<bool, String> {
+    super::alsa_util::probe_pcm(pcm).map(|discards| discards || pcm == "null")
 }
 
 #[cfg(not(any(
@@ -473,8 +479,8 @@ fn alsa_pcm_discards(pcm: &str) -> bool {
     target_os = "freebsd",
     target_os = "netbsd"
 )))]
-fn alsa_pcm_discards(pcm: &str) -> bool {
-    pcm == "null"
+fn alsa_probe(pcm: &str) -> Result<bool, String> {
+    Ok(pcm == "null")
 }
 
 fn device_id_string(device: &cpal::Device) -> String {
@@ -593,9 +599,33 @@ fn choose_config(
         .supported_output_configs()
         .map_err(|e| AudioError::Device {
             device: label.to_string(),
-            reason: format!("cannot query its configurations: {e}"),
+            reason: format!("cannot be opened: {e}"),
         })?
+        .collect();
+    let device_rate = device.default_output_config().ok().map(|c| c.sample_rate());
+    choose_from_ranges(
+        &ranges,
+        device_rate,
+        label,
+        requested_rate_hz,
+        rate_required,
+    )
+}
+
+/// The configuration choice on its own: the best-ranked range containing the requested rate;
+/// failing that (unless the rate is required) the device's default rate, then 48 kHz, then
+/// 44.1 kHz, then the best range's maximum, with a note saying so.
+fn choose_from_ranges(
+    ranges: &[SupportedStreamConfigRange],
+    device_default_rate_hz: Option<u32>,
+    label: &str,
+    requested_rate_hz: u32,
+    rate_required: bool,
+) -> Result<(cpal::SupportedStreamConfig, Option<String>), AudioError> {
+    let ranges: Vec<SupportedStreamConfigRange> = ranges
+        .iter()
         .filter(|r| is_supported_format(r.sample_format()) && r.channels() > 0)
+        .copied()
         .collect();
     if ranges.is_empty() {
         return Err(AudioError::Device {
@@ -613,36 +643,29 @@ fn choose_config(
     if let Some(r) = best_at(requested_rate_hz) {
         return Ok((r.with_sample_rate(requested_rate_hz), None));
     }
-    let summary = ConfigSummary::from_ranges(&ranges);
+    let unsupported = || AudioError::UnsupportedRate {
+        device: label.to_string(),
+        rate_hz: requested_rate_hz,
+        supported: ConfigSummary::from_ranges(&ranges).rates_text(),
+    };
     if rate_required {
-        return Err(AudioError::UnsupportedRate {
-            device: label.to_string(),
-            rate_hz: requested_rate_hz,
-            supported: summary.rates_text(),
-        });
+        return Err(unsupported());
     }
-    let device_rate = device
-        .default_output_config()
-        .ok()
-        .map(|c| c.sample_rate())
+    let device_rate = device_default_rate_hz
         .filter(|&r| best_at(r).is_some())
         .or_else(|| {
             [cpal::SAMPLE_RATE_48K, cpal::SAMPLE_RATE_CD]
                 .into_iter()
                 .find(|&r| best_at(r).is_some())
         })
-        .unwrap_or_else(|| {
-            let best = ranges.iter().max_by_key(|r| config_rank(r)).copied();
-            best.map(|r| r.max_sample_rate())
-                .unwrap_or(requested_rate_hz)
-        });
-    let Some(r) = best_at(device_rate) else {
-        return Err(AudioError::UnsupportedRate {
-            device: label.to_string(),
-            rate_hz: requested_rate_hz,
-            supported: summary.rates_text(),
-        });
-    };
+        .or_else(|| {
+            ranges
+                .iter()
+                .max_by_key(|r| config_rank(r))
+                .map(|r| r.max_sample_rate())
+        })
+        .ok_or_else(unsupported)?;
+    let r = best_at(device_rate).ok_or_else(unsupported)?;
     Ok((
         r.with_sample_rate(device_rate),
         Some(format!(
@@ -853,7 +876,10 @@ fn list_host(choice: HostChoice, id: cpal::HostId) -> HostListing {
             let mut note = None;
             let summary = match d.supported_output_configs() {
                 Ok(ranges) => {
-                    let ranges: Vec<_> = ranges.collect();
+                    // only what the output can write (no DSD)
+                    let ranges: Vec<_> = ranges
+                        .filter(|r| is_supported_format(r.sample_format()))
+                        .collect();
                     Some(ConfigSummary::from_ranges(&ranges))
                 }
                 Err(e) => {
@@ -861,8 +887,11 @@ fn list_host(choice: HostChoice, id: cpal::HostId) -> HostListing {
                     None
                 }
             };
+            let is_default = default.as_ref() == Some(d);
             if choice == HostChoice::Alsa && id == "null" {
                 note = Some("discards audio; used only when named with --device".into());
+            } else if choice == HostChoice::Alsa && is_default && alsa_probe(&id) == Ok(true) {
+                note = Some("discards audio (ALSA null device); not used as the default".into());
             }
             let default_config = d.default_output_config().ok().map(|c| {
                 format!(
@@ -874,7 +903,7 @@ fn list_host(choice: HostChoice, id: cpal::HostId) -> HostListing {
             });
             DeviceListing {
                 name: device_name(d),
-                is_default: default.as_ref() == Some(d),
+                is_default,
                 id,
                 summary,
                 default_config,
@@ -1002,6 +1031,54 @@ mod tests {
                 (2, SampleFormat::I16),
                 (2, SampleFormat::F32),
             ]
+        );
+    }
+
+    #[test]
+    fn rate_negotiation_prefers_the_request_then_the_device_rate() {
+        let ranges = [
+            range(2, 44100, 44100, SampleFormat::I16),
+            range(2, 96000, 96000, SampleFormat::I32),
+            range(1, 48000, 48000, SampleFormat::F32),
+            range(2, 48000, 48000, SampleFormat::DsdU8),
+        ];
+        // requested rate available (mono only at 48 kHz; DSD is never chosen)
+        let (c, note) = choose_from_ranges(&ranges, Some(96000), "d", 48000, false).unwrap();
+        assert_eq!(
+            (c.sample_rate(), c.channels(), c.sample_format()),
+            (48000, 1, SampleFormat::F32)
+        );
+        assert_eq!(note, None);
+        // not available: the device's default rate, reported
+        let (c, note) = choose_from_ranges(&ranges, Some(96000), "d", 32000, false).unwrap();
+        assert_eq!(
+            (c.sample_rate(), c.channels(), c.sample_format()),
+            (96000, 2, SampleFormat::I32)
+        );
+        assert_eq!(
+            note.as_deref(),
+            Some("d cannot run at 32000 Hz; using its rate of 96000 Hz")
+        );
+        // no usable default: 48 kHz, then 44.1 kHz
+        let (c, _) = choose_from_ranges(&ranges, None, "d", 32000, false).unwrap();
+        assert_eq!(c.sample_rate(), 48000);
+        let (c, _) = choose_from_ranges(&ranges[..2], Some(12345), "d", 32000, false).unwrap();
+        assert_eq!(c.sample_rate(), 44100);
+        // neither: the best range's maximum
+        let odd = [range(2, 8000, 22050, SampleFormat::I16)];
+        let (c, _) = choose_from_ranges(&odd, None, "d", 48000, false).unwrap();
+        assert_eq!(c.sample_rate(), 22050);
+        // a required rate is an error naming what the device supports
+        let err = choose_from_ranges(&ranges, Some(96000), "ALSA hw:0", 32000, true).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ALSA hw:0: cannot run at 32000 Hz (supported: 44100, 48000, 96000 Hz)"
+        );
+        // only DSD: nothing usable
+        let err = choose_from_ranges(&ranges[3..], None, "d", 48000, false).unwrap_err();
+        assert!(
+            err.to_string().contains("no PCM output configuration"),
+            "{err}"
         );
     }
 

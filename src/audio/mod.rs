@@ -21,7 +21,7 @@ mod slot;
 mod stats;
 
 pub use convert::{fill_silence, is_supported_format, write_frames, DeviceSample, Renderer};
-pub use cpal::SampleFormat;
+pub use cpal::{Data, SampleFormat, I24, U24};
 pub use denormal::{denormals_flushed, flush_denormals};
 pub use device::{
     list_devices, ConfigSummary, DeviceList, DeviceListing, HostChoice, HostListing, OutputOptions,

@@ -18,8 +18,9 @@ use super::slot::Shared;
 use super::stats::{Stats, StatsSnapshot};
 use super::{AudioError, RenderCallback};
 
-/// A device stream that delivers no callback for this long is treated as lost.
-const WATCHDOG: Duration = Duration::from_secs(2);
+/// A device stream that delivers no callback for this long is treated as lost. Generous:
+/// an idle PulseAudio null sink can take 2 s to ask for data after a stream starts.
+const WATCHDOG: Duration = Duration::from_secs(5);
 /// Supervisor poll interval (it is also woken directly on errors and commands).
 const SUPERVISOR_TICK: Duration = Duration::from_millis(50);
 /// Bounds for the engine's maximum block.
@@ -352,6 +353,12 @@ struct Supervisor {
     events: mpsc::Sender<OutputEvent>,
 }
 
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.stop_driver(false);
+    }
+}
+
 impl Supervisor {
     fn run(&mut self, ctrl: mpsc::Receiver<Ctrl>) {
         loop {
@@ -474,5 +481,136 @@ impl Supervisor {
         self.driver = Driver::Stream(StreamDriver::new(opened, &self.shared));
         let _ = self.events.send(OutputEvent::Reconnected { description });
         Ok(())
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::audio::HostChoice;
+    use std::sync::atomic::{AtomicBool, AtomicU64};
+
+    /// Counts frames, and records if two drivers ever called it at the same time.
+    struct Probe {
+        frames: Arc<AtomicU64>,
+        busy: Arc<AtomicBool>,
+        overlaps: Arc<AtomicU64>,
+        drops: Arc<AtomicU64>,
+    }
+
+    impl RenderCallback for Probe {
+        fn render(&mut self, out: &mut [f32]) {
+            if self.busy.swap(true, Ordering::SeqCst) {
+                self.overlaps.fetch_add(1, Ordering::SeqCst);
+            }
+            out.fill(0.5);
+            self.frames
+                .fetch_add(out.len() as u64 / 2, Ordering::SeqCst);
+            self.busy.store(false, Ordering::SeqCst);
+        }
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if f() {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    /// ALSA's null device named explicitly (it exists in every alsa-lib configuration and
+    /// runs as fast as the CPU allows). A fatal error hands the callback to the silent clock,
+    /// which then paces it in real time; reconnect hands it back; the callback is never run by
+    /// two drivers at once and never dropped until the end.
+    #[test]
+    fn device_failure_switches_to_the_silent_clock_and_reconnect_restores_it() {
+        let opts = OutputOptions {
+            host: Some(HostChoice::Alsa),
+            device: Some("null".into()),
+            buffer_frames: Some(256),
+            rate_hz: Some(48_000),
+            output_none: false,
+        };
+        let negotiated = negotiate(&opts, 48_000).expect("ALSA null device");
+        assert!(!negotiated.is_silent());
+        assert_eq!(negotiated.rate_hz(), 48_000);
+        let frames = Arc::new(AtomicU64::new(0));
+        let overlaps = Arc::new(AtomicU64::new(0));
+        let drops = Arc::new(AtomicU64::new(0));
+        let probe = Probe {
+            frames: frames.clone(),
+            busy: Arc::new(AtomicBool::new(false)),
+            overlaps: overlaps.clone(),
+            drops: drops.clone(),
+        };
+        let output = start(negotiated, Box::new(probe));
+        assert!(!output.is_silent());
+        assert!(wait_until(Duration::from_secs(5), || frames
+            .load(Ordering::SeqCst)
+            > 48_000));
+
+        output
+            .shared
+            .mark_failed(1, "test: device unplugged".into());
+        assert!(wait_until(Duration::from_secs(2), || output.is_silent()));
+        assert_eq!(
+            output.try_event(),
+            Some(OutputEvent::DeviceLost {
+                reason: "test: device unplugged".into()
+            })
+        );
+        assert_eq!(
+            output.description(),
+            "no audio output (test: device unplugged)"
+        );
+        // let the reaper finish with the old stream, then the clock runs in real time
+        thread::sleep(Duration::from_millis(200));
+        let a = frames.load(Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(500));
+        let b = frames.load(Ordering::SeqCst);
+        assert!(
+            (b - a) >= 18_000 && (b - a) <= 30_000,
+            "silent clock rendered {} frames in 0.5 s",
+            b - a
+        );
+        assert_eq!(output.stats().device_losses, 1);
+
+        output.reconnect().expect("reconnect to the null device");
+        assert!(!output.is_silent());
+        assert!(matches!(
+            output.try_event(),
+            Some(OutputEvent::Reconnected { .. })
+        ));
+        assert!(
+            output.description().starts_with("ALSA null:"),
+            "{}",
+            output.description()
+        );
+        let c = frames.load(Ordering::SeqCst);
+        assert!(wait_until(Duration::from_secs(5), || frames
+            .load(Ordering::SeqCst)
+            > c + 48_000));
+        // reconnecting while healthy changes nothing
+        output.reconnect().expect("no-op");
+        assert_eq!(output.try_event(), None);
+
+        let callback = output.stop().expect("callback handed back");
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        drop(callback);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            overlaps.load(Ordering::SeqCst),
+            0,
+            "two drivers ran the callback at once"
+        );
     }
 }
