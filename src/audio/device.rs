@@ -71,10 +71,6 @@ impl HostChoice {
             HostChoice::Jack => jack_id(),
         }
     }
-
-    pub(crate) fn from_cpal(id: cpal::HostId) -> Option<Self> {
-        Self::ALL.into_iter().find(|h| h.cpal_id() == Some(id))
-    }
 }
 
 #[cfg(any(
@@ -953,14 +949,6 @@ impl fmt::Display for DeviceList {
         }
         Ok(())
     }
-}
-
-/// Resolve the host actually used from a cpal host id (for descriptions).
-#[allow(dead_code)]
-pub(crate) fn host_name(id: cpal::HostId) -> String {
-    HostChoice::from_cpal(id)
-        .map(|h| h.name().to_string())
-        .unwrap_or_else(|| id.name().to_string())
 }
 
 #[cfg(test)]

@@ -4,6 +4,28 @@
 //! Two steps, so the engine can be built for the rate the device really runs at:
 //! [`negotiate`] picks host, device, rate, format and buffer and builds the stream;
 //! [`start`] hands it the engine's callback. [`open_output`] does both.
+//!
+//! ```no_run
+//! use ttymix::audio::{negotiate, start, OutputOptions, RenderCallback};
+//!
+//! struct Silence;
+//! impl RenderCallback for Silence {
+//!     fn render(&mut self, out: &mut [f32]) {
+//!         out.fill(0.0);
+//!     }
+//! }
+//!
+//! let negotiated = negotiate(&OutputOptions::default(), 48_000)?;
+//! if let Some(note) = negotiated.rate_note() {
+//!     eprintln!("{note}"); // resample the stems to negotiated.rate_hz()
+//! }
+//! // build the engine for negotiated.rate_hz() and negotiated.max_block_frames() here
+//! let output = start(negotiated, Box::new(Silence));
+//! println!("{}", output.description());
+//! // later, in the UI loop: output.try_event(), output.stats(), output.reconnect()
+//! let _engine = output.stop();
+//! # Ok::<(), ttymix::audio::AudioError>(())
+//! ```
 
 #[cfg(any(
     target_os = "linux",

@@ -397,7 +397,9 @@ impl Supervisor {
                 .failure_reason
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .take();
+                .take()
+                .filter(|(g, _)| *g == generation)
+                .map(|(_, reason)| reason);
             reason.unwrap_or_else(|| format!("{} failed", d.opened.label))
         } else if d.last_progress.elapsed() > WATCHDOG {
             format!(

@@ -93,8 +93,9 @@ pub(crate) struct Shared {
     /// Generation of the stream that reported a fatal error (0: none).
     pub failed_generation: AtomicU64,
     pub consecutive_errors: AtomicU32,
-    /// Why the last stream failed (set on the error path, read by the supervisor).
-    pub failure_reason: Mutex<Option<String>>,
+    /// Why a stream failed, with its generation (set on the error path, read by the
+    /// supervisor).
+    pub failure_reason: Mutex<Option<(u64, String)>>,
     /// Set once a renderer is installed: empty-slot callbacks after that are counted.
     pub started: AtomicBool,
     /// True while the silent clock drives the callback.
@@ -157,8 +158,8 @@ impl Shared {
     /// Mark stream `generation` as failed with a reason and wake the supervisor.
     pub fn mark_failed(&self, generation: u64, reason: String) {
         if let Ok(mut slot) = self.failure_reason.try_lock() {
-            if slot.is_none() {
-                *slot = Some(reason);
+            if slot.as_ref().is_none_or(|(g, _)| *g != generation) {
+                *slot = Some((generation, reason));
             }
         }
         self.failed_generation.store(generation, Ordering::Release);
@@ -289,7 +290,7 @@ mod tests {
         );
         assert_eq!(shared.failed_generation.load(Ordering::Relaxed), 3);
         let reason = shared.failure_reason.lock().unwrap().clone().unwrap();
-        assert_eq!(reason, "ALSA x failed: gone");
+        assert_eq!(reason, (3, "ALSA x failed: gone".to_string()));
     }
 
     #[test]

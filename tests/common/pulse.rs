@@ -6,6 +6,10 @@
 //! `<dir>/native` with anonymous auth. Point clients at it with [`PulseServer::client_env`].
 //! Record what reaches the sink with [`PulseServer::record`] (parec on `out.monitor`).
 //!
+//! Expect a gap at the start of every playback stream: an idle null sink sleeps for its
+//! previous 2 s block before it adapts to a new stream's latency, so the first buffers are
+//! followed by about 2 s without requests. Check recordings from the steady state on.
+//!
 //! When `pulseaudio` or `parec`/`pactl` is missing, [`pulse_available`] panics with a clear
 //! message, unless TTYMIX_SKIP_PULSE=1 is set (then it returns false and the test skips).
 
