@@ -4,6 +4,7 @@
 //! files, decoding, loudness, the command line) feeds it or reports on it.
 
 pub mod analyze;
+pub mod audio;
 pub mod cli;
 pub mod demo;
 pub mod dsp;

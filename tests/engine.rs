@@ -186,7 +186,7 @@ fn mute_and_solo_give_exact_zeros() {
     assert!(l.iter().all(|&x| x == 0.0), "left must be exactly silent");
     assert!(r[..25_000].iter().any(|&x| x != 0.0));
     assert!(r[25_000..].iter().all(|&x| x == 0.0), "after the soloed stem ends");
-    let (rl, rr) = reference(&s, 0.0, 30_000);
+    let (_, rr) = reference(&s, 0.0, 30_000);
     let err = r
         .iter()
         .zip(&rr)

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod ebu;
+pub mod pulse;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -104,4 +105,143 @@ pub fn tempdir() -> tempfile::TempDir {
 /// Path helper.
 pub fn p(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
+}
+
+// ---- audio-stack helpers ----
+
+use std::process::Output;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use ttymix::audio::RenderCallback;
+
+/// Set in a child process started by [`run_child`].
+pub const CHILD_ENV: &str = "TTYMIX_TEST_CHILD";
+
+/// Whether this process is a child started by [`run_child`].
+pub fn is_child() -> bool {
+    std::env::var_os(CHILD_ENV).is_some()
+}
+
+/// Run the test `name` of the current test binary in a child process (it must be `#[ignore]`d
+/// so that it runs only when asked), with extra environment. Panics with the child's output if
+/// it fails.
+pub fn run_child(name: &str, envs: &[(&str, &Path)]) -> Output {
+    let exe = std::env::current_exe().expect("current test binary");
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        name,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, "1");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("start child test process");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "child test {name} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "child test {name} did not run:\n{stdout}\n{stderr}"
+    );
+    out
+}
+
+/// A counter-coded ramp: frame i has L = ((i mod 65536) - 32768) / 32768 and
+/// R = (((7 i + 12345) mod 65536) - 32768) / 32768, exact in f32, so a recording can be checked
+/// sample for sample and tells which frame it is.
+pub struct Ramp {
+    next: u64,
+    /// Frames rendered so far.
+    pub rendered: Arc<AtomicU64>,
+}
+
+impl Ramp {
+    pub fn new(rendered: Arc<AtomicU64>) -> Self {
+        Self { next: 0, rendered }
+    }
+
+    pub fn frame(i: u64) -> (f32, f32) {
+        let l = (i % 65536) as f32 - 32768.0;
+        let r = ((i * 7 + 12345) % 65536) as f32 - 32768.0;
+        (l / 32768.0, r / 32768.0)
+    }
+}
+
+impl RenderCallback for Ramp {
+    fn render(&mut self, out: &mut [f32]) {
+        for frame in out.chunks_exact_mut(2) {
+            let (l, r) = Self::frame(self.next);
+            frame[0] = l;
+            frame[1] = r;
+            self.next += 1;
+        }
+        self.rendered.store(self.next, Ordering::Release);
+    }
+}
+
+/// Deterministic white noise at amplitude 0.5 (xorshift64*), different on L and R: aligns
+/// unambiguously against a recording.
+pub struct Noise {
+    next: u64,
+    /// Frames rendered so far.
+    pub rendered: Arc<AtomicU64>,
+}
+
+impl Noise {
+    pub fn new(rendered: Arc<AtomicU64>) -> Self {
+        Self { next: 0, rendered }
+    }
+
+    fn hash(mut x: u64) -> f32 {
+        // splitmix64 of the index: random access, no state
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^= x >> 31;
+        // 24 random bits -> [-0.5, 0.5)
+        ((x >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+    }
+
+    pub fn frame(i: u64) -> (f32, f32) {
+        (Self::hash(2 * i), Self::hash(2 * i + 1))
+    }
+}
+
+impl RenderCallback for Noise {
+    fn render(&mut self, out: &mut [f32]) {
+        for frame in out.chunks_exact_mut(2) {
+            let (l, r) = Self::frame(self.next);
+            frame[0] = l;
+            frame[1] = r;
+            self.next += 1;
+        }
+        self.rendered.store(self.next, Ordering::Release);
+    }
+}
+
+/// Counts how often it is dropped.
+pub struct DropFlag(pub Arc<AtomicU64>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Read a file of little-endian f32 samples.
+pub fn read_f32_le(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
 }

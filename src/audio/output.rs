@@ -1,0 +1,618 @@
+//! The running output: negotiation result, start, the supervisor thread that switches between
+//! the device stream and the silent clock, and the handle the UI keeps. Not on the audio thread.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use cpal::SampleFormat;
+
+use super::convert::Renderer;
+use super::device::{
+    open_stream, OpenFailure, OpenedStream, OutputOptions, SILENT_DEFAULT_PERIOD_FRAMES,
+};
+use super::silent::SilentClock;
+use super::slot::Shared;
+use super::stats::{Stats, StatsSnapshot};
+use super::{AudioError, RenderCallback};
+
+/// A device stream that delivers no callback for this long is treated as lost. Generous:
+/// an idle PulseAudio null sink can take 2 s to ask for data after a stream starts.
+const WATCHDOG: Duration = Duration::from_secs(5);
+/// Supervisor poll interval (it is also woken directly on errors and commands).
+const SUPERVISOR_TICK: Duration = Duration::from_millis(50);
+/// Bounds for the engine's maximum block.
+const MIN_BLOCK_FRAMES: u32 = 256;
+const MAX_BLOCK_FRAMES: u32 = 4096;
+
+// The supervisor owns streams built on the caller's thread.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<cpal::Stream>();
+};
+
+enum Pending {
+    Stream(OpenedStream),
+    Silent { reason: String },
+}
+
+/// The outcome of negotiation: the actual rate and block size, before the engine exists.
+/// Holds the built (not yet playing) device stream. Pass it to [`start`].
+pub struct Negotiated {
+    shared: Arc<Shared>,
+    opts: OutputOptions,
+    rate_hz: u32,
+    buffer_frames: u32,
+    max_block_frames: usize,
+    rate_note: Option<String>,
+    description: String,
+    pending: Pending,
+}
+
+impl Negotiated {
+    /// The rate the output runs at: build the engine (and resample stems) for this rate.
+    pub fn rate_hz(&self) -> u32 {
+        self.rate_hz
+    }
+
+    /// Frames per device callback (the silent clock's period when there is no device).
+    pub fn buffer_frames(&self) -> u32 {
+        self.buffer_frames
+    }
+
+    /// The most frames one [`RenderCallback::render`] call will ever ask for.
+    pub fn max_block_frames(&self) -> usize {
+        self.max_block_frames
+    }
+
+    /// Set when the device could not run at the preferred rate and its own rate was chosen.
+    pub fn rate_note(&self) -> Option<&str> {
+        self.rate_note.as_deref()
+    }
+
+    /// "ALSA default: 2 ch f32 at 48000 Hz, 256-frame buffer (5.3 ms)" or
+    /// "no audio output (reason)".
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// True when there is no device and the silent clock will run.
+    pub fn is_silent(&self) -> bool {
+        matches!(self.pending, Pending::Silent { .. })
+    }
+
+    /// Device channel count and sample format (`None` when silent).
+    pub fn device_format(&self) -> Option<(u16, SampleFormat)> {
+        match &self.pending {
+            Pending::Stream(s) => Some((s.config.channels, s.format)),
+            Pending::Silent { .. } => None,
+        }
+    }
+}
+
+fn block_frames(buffer_frames: u32) -> usize {
+    buffer_frames.clamp(MIN_BLOCK_FRAMES, MAX_BLOCK_FRAMES) as usize
+}
+
+fn silent_description(reason: &str) -> String {
+    format!("no audio output ({reason})")
+}
+
+/// Choose host, device, rate, format and buffer, and build the stream (not playing yet).
+///
+/// Rate: `opts.rate_hz` if set (error if the device cannot do it), else `preferred_rate_hz`
+/// if the device can, else the device's own rate (see [`Negotiated::rate_note`]).
+/// When no host or device was named and the default cannot be opened (or is ALSA's null
+/// device), or with `output_none`, the result is the silent clock, not an error.
+pub fn negotiate(opts: &OutputOptions, preferred_rate_hz: u32) -> Result<Negotiated, AudioError> {
+    let shared = Arc::new(Shared::new());
+    let requested = opts.rate_hz.unwrap_or(preferred_rate_hz).max(1);
+    let silent = |reason: String| {
+        let buffer_frames = opts
+            .buffer_frames
+            .unwrap_or(SILENT_DEFAULT_PERIOD_FRAMES)
+            .clamp(16, 16384);
+        Negotiated {
+            shared: shared.clone(),
+            opts: opts.clone(),
+            rate_hz: requested,
+            buffer_frames,
+            max_block_frames: block_frames(buffer_frames),
+            rate_note: None,
+            description: silent_description(&reason),
+            pending: Pending::Silent { reason },
+        }
+    };
+    if opts.output_none {
+        return Ok(silent("output disabled".into()));
+    }
+    match open_stream(opts, requested, &shared, 1) {
+        Ok(opened) => Ok(Negotiated {
+            shared: shared.clone(),
+            opts: opts.clone(),
+            rate_hz: opened.config.sample_rate,
+            buffer_frames: opened.period_frames,
+            max_block_frames: block_frames(opened.period_frames),
+            rate_note: opened.rate_note.clone(),
+            description: opened.describe(),
+            pending: Pending::Stream(opened),
+        }),
+        Err(OpenFailure::Requested(e)) => Err(e),
+        Err(OpenFailure::NoDefault(reason)) => Ok(silent(reason)),
+    }
+}
+
+/// Events for the UI, read with [`Output::try_event`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutputEvent {
+    /// The device failed; the silent clock runs now. Position is kept.
+    DeviceLost {
+        /// What happened.
+        reason: String,
+    },
+    /// [`Output::reconnect`] brought a device back.
+    Reconnected {
+        /// The new description.
+        description: String,
+    },
+}
+
+enum Ctrl {
+    Stop,
+    Reconnect(mpsc::Sender<Result<(), AudioError>>),
+}
+
+/// A running output. Dropping it stops audio (and drops the render callback); use
+/// [`Output::stop`] to get the callback back.
+pub struct Output {
+    shared: Arc<Shared>,
+    rate_hz: u32,
+    max_block_frames: usize,
+    ctrl: mpsc::Sender<Ctrl>,
+    events: mpsc::Receiver<OutputEvent>,
+    supervisor: Option<JoinHandle<()>>,
+}
+
+/// Start the negotiated output with the engine's render callback. Never fails: if the device
+/// refuses to start, the silent clock runs and the description says why.
+pub fn start(negotiated: Negotiated, callback: Box<dyn RenderCallback>) -> Output {
+    let Negotiated {
+        shared,
+        opts,
+        rate_hz,
+        buffer_frames,
+        max_block_frames,
+        description,
+        pending,
+        ..
+    } = negotiated;
+    let renderer = Box::new(Renderer::new(callback, max_block_frames));
+    if let Err(renderer) = shared.slot.install(renderer) {
+        drop(renderer); // impossible: a Negotiated's slot starts empty
+    }
+    shared.started.store(true, Ordering::Release);
+
+    let (ctrl_tx, ctrl_rx) = mpsc::channel();
+    let (event_tx, event_rx) = mpsc::channel();
+    let mut sup = Supervisor {
+        shared: shared.clone(),
+        opts,
+        rate_hz,
+        period_frames: buffer_frames as usize,
+        driver: Driver::None,
+        next_generation: 2,
+        events: event_tx,
+    };
+    match pending {
+        Pending::Stream(opened) => match opened.play() {
+            Ok(()) => {
+                shared.set_description(description);
+                sup.driver = Driver::Stream(StreamDriver::new(opened, &shared));
+            }
+            Err(e) => {
+                drop(opened);
+                sup.go_silent(e.to_string());
+            }
+        },
+        Pending::Silent { reason } => sup.go_silent(reason),
+    }
+    let thread = thread::Builder::new()
+        .name("ttymix-audio-supervisor".into())
+        .spawn(move || sup.run(ctrl_rx));
+    let supervisor = match thread {
+        Ok(t) => {
+            let _ = shared.supervisor.set(t.thread().clone());
+            Some(t)
+        }
+        Err(_) => None, // the current driver keeps running; no failover or reconnect
+    };
+    Output {
+        shared,
+        rate_hz,
+        max_block_frames,
+        ctrl: ctrl_tx,
+        events: event_rx,
+        supervisor,
+    }
+}
+
+/// [`negotiate`] then [`start`], for callers that can build the callback without knowing the
+/// device rate.
+pub fn open_output(
+    opts: &OutputOptions,
+    preferred_rate_hz: u32,
+    callback: Box<dyn RenderCallback>,
+) -> Result<Output, AudioError> {
+    Ok(start(negotiate(opts, preferred_rate_hz)?, callback))
+}
+
+impl Output {
+    /// The rate the render callback runs at (fixed for the life of the output).
+    pub fn rate_hz(&self) -> u32 {
+        self.rate_hz
+    }
+
+    /// The most frames one render call asks for.
+    pub fn max_block_frames(&self) -> usize {
+        self.max_block_frames
+    }
+
+    /// What is playing now, e.g. "PulseAudio out: 2 ch f32 at 48000 Hz, 1024-frame buffer
+    /// (21.3 ms)" or "no audio output (ALSA default failed: …)".
+    pub fn description(&self) -> String {
+        self.shared.description()
+    }
+
+    /// True while the silent clock drives the callback (no device, or the device was lost).
+    pub fn is_silent(&self) -> bool {
+        self.shared.silent.load(Ordering::Acquire)
+    }
+
+    /// Callback-health counters and load percentiles.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.shared.stats.snapshot()
+    }
+
+    /// The live counters, for a UI that polls them.
+    pub fn stats_handle(&self) -> Arc<Stats> {
+        self.shared.stats.clone()
+    }
+
+    /// The next event, if any.
+    pub fn try_event(&self) -> Option<OutputEvent> {
+        self.events.try_recv().ok()
+    }
+
+    /// Try the device again (same options, same rate). Ok without change when a device is
+    /// playing. On failure the silent clock keeps running. Blocks until done.
+    pub fn reconnect(&self) -> Result<(), AudioError> {
+        let (tx, rx) = mpsc::channel();
+        self.ctrl
+            .send(Ctrl::Reconnect(tx))
+            .map_err(|_| AudioError::Stopped)?;
+        if let Some(t) = &self.supervisor {
+            t.thread().unpark();
+        }
+        rx.recv().map_err(|_| AudioError::Stopped)?
+    }
+
+    /// Stop all audio and return the render callback (`None` only if a dying device thread
+    /// still held it).
+    pub fn stop(mut self) -> Option<Box<dyn RenderCallback>> {
+        self.shutdown();
+        self.shared.slot.take().map(|r| r.into_callback())
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.ctrl.send(Ctrl::Stop);
+        if let Some(t) = self.supervisor.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct StreamDriver {
+    opened: OpenedStream,
+    last_callbacks: u64,
+    last_progress: Instant,
+}
+
+impl StreamDriver {
+    fn new(opened: OpenedStream, shared: &Shared) -> Self {
+        shared.silent.store(false, Ordering::Release);
+        Self {
+            opened,
+            last_callbacks: shared.stats.callbacks(),
+            last_progress: Instant::now(),
+        }
+    }
+}
+
+enum Driver {
+    None,
+    Stream(StreamDriver),
+    Silent(SilentClock),
+}
+
+struct Supervisor {
+    shared: Arc<Shared>,
+    opts: OutputOptions,
+    rate_hz: u32,
+    period_frames: usize,
+    driver: Driver,
+    next_generation: u64,
+    events: mpsc::Sender<OutputEvent>,
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.stop_driver(false);
+    }
+}
+
+impl Supervisor {
+    fn run(&mut self, ctrl: mpsc::Receiver<Ctrl>) {
+        loop {
+            loop {
+                match ctrl.try_recv() {
+                    Ok(Ctrl::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
+                        self.stop_driver(false);
+                        return;
+                    }
+                    Ok(Ctrl::Reconnect(reply)) => {
+                        let _ = reply.send(self.reconnect());
+                    }
+                    Err(mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            self.check_stream();
+            thread::park_timeout(SUPERVISOR_TICK);
+        }
+    }
+
+    /// Fail over when the stream reported a fatal error or stopped calling back.
+    fn check_stream(&mut self) {
+        let Driver::Stream(d) = &mut self.driver else {
+            return;
+        };
+        let generation = d.opened.generation;
+        let failed = self.shared.failed_generation.load(Ordering::Acquire) == generation;
+        let callbacks = self.shared.stats.callbacks();
+        if callbacks != d.last_callbacks {
+            d.last_callbacks = callbacks;
+            d.last_progress = Instant::now();
+        }
+        let reason = if failed {
+            let reason = self
+                .shared
+                .failure_reason
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .filter(|(g, _)| *g == generation)
+                .map(|(_, reason)| reason);
+            reason.unwrap_or_else(|| format!("{} failed", d.opened.label))
+        } else if d.last_progress.elapsed() > WATCHDOG {
+            format!(
+                "{} stopped responding (no callback for {} s)",
+                d.opened.label,
+                WATCHDOG.as_secs()
+            )
+        } else {
+            return;
+        };
+        self.shared.stats.record_device_loss();
+        self.stop_driver(true);
+        self.go_silent(reason.clone());
+        let _ = self.events.send(OutputEvent::DeviceLost { reason });
+    }
+
+    /// Stop the current driver. A failed stream is dropped on a separate thread so that a
+    /// hung backend cannot block the switch to the silent clock.
+    fn stop_driver(&mut self, failed: bool) {
+        match std::mem::replace(&mut self.driver, Driver::None) {
+            Driver::None => {}
+            Driver::Silent(clock) => clock.stop(),
+            Driver::Stream(d) => {
+                if failed {
+                    let reaper = thread::Builder::new()
+                        .name("ttymix-audio-reaper".into())
+                        .spawn(move || drop(d));
+                    drop(reaper);
+                } else {
+                    drop(d);
+                }
+            }
+        }
+    }
+
+    fn go_silent(&mut self, reason: String) {
+        self.stop_driver(false);
+        self.shared.silent.store(true, Ordering::Release);
+        let mut description = silent_description(&reason);
+        match SilentClock::start(self.shared.clone(), self.rate_hz, self.period_frames) {
+            Ok(clock) => self.driver = Driver::Silent(clock),
+            Err(e) => description.push_str(&format!("; the silent clock failed to start: {e}")),
+        }
+        self.shared.set_description(description);
+    }
+
+    fn reconnect(&mut self) -> Result<(), AudioError> {
+        if let Driver::Stream(d) = &self.driver {
+            if self.shared.failed_generation.load(Ordering::Acquire) != d.opened.generation {
+                return Ok(());
+            }
+        }
+        let mut opts = self.opts.clone();
+        opts.output_none = false;
+        opts.rate_hz = Some(self.rate_hz);
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        let opened = match open_stream(&opts, self.rate_hz, &self.shared, generation) {
+            Ok(o) => o,
+            Err(OpenFailure::Requested(e)) => return Err(e),
+            Err(OpenFailure::NoDefault(reason)) => {
+                return Err(AudioError::Device {
+                    device: "default output".into(),
+                    reason,
+                })
+            }
+        };
+        self.stop_driver(false);
+        *self
+            .shared
+            .failure_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
+        if let Err(e) = opened.play() {
+            self.go_silent(e.to_string());
+            return Err(e);
+        }
+        let description = opened.describe();
+        self.period_frames = opened.period_frames as usize;
+        self.shared.set_description(description.clone());
+        self.driver = Driver::Stream(StreamDriver::new(opened, &self.shared));
+        let _ = self.events.send(OutputEvent::Reconnected { description });
+        Ok(())
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::audio::HostChoice;
+    use std::sync::atomic::{AtomicBool, AtomicU64};
+
+    /// Counts frames, and records if two drivers ever called it at the same time.
+    struct Probe {
+        frames: Arc<AtomicU64>,
+        busy: Arc<AtomicBool>,
+        overlaps: Arc<AtomicU64>,
+        drops: Arc<AtomicU64>,
+    }
+
+    impl RenderCallback for Probe {
+        fn render(&mut self, out: &mut [f32]) {
+            if self.busy.swap(true, Ordering::SeqCst) {
+                self.overlaps.fetch_add(1, Ordering::SeqCst);
+            }
+            out.fill(0.5);
+            self.frames
+                .fetch_add(out.len() as u64 / 2, Ordering::SeqCst);
+            self.busy.store(false, Ordering::SeqCst);
+        }
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if f() {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    /// ALSA's null device named explicitly (it exists in every alsa-lib configuration and
+    /// runs as fast as the CPU allows). A fatal error hands the callback to the silent clock,
+    /// which then paces it in real time; reconnect hands it back; the callback is never run by
+    /// two drivers at once and never dropped until the end.
+    #[test]
+    fn device_failure_switches_to_the_silent_clock_and_reconnect_restores_it() {
+        let opts = OutputOptions {
+            host: Some(HostChoice::Alsa),
+            device: Some("null".into()),
+            buffer_frames: Some(256),
+            rate_hz: Some(48_000),
+            output_none: false,
+        };
+        let negotiated = negotiate(&opts, 48_000).expect("ALSA null device");
+        assert!(!negotiated.is_silent());
+        assert_eq!(negotiated.rate_hz(), 48_000);
+        let frames = Arc::new(AtomicU64::new(0));
+        let overlaps = Arc::new(AtomicU64::new(0));
+        let drops = Arc::new(AtomicU64::new(0));
+        let probe = Probe {
+            frames: frames.clone(),
+            busy: Arc::new(AtomicBool::new(false)),
+            overlaps: overlaps.clone(),
+            drops: drops.clone(),
+        };
+        let output = start(negotiated, Box::new(probe));
+        assert!(!output.is_silent());
+        assert!(wait_until(Duration::from_secs(5), || frames
+            .load(Ordering::SeqCst)
+            > 48_000));
+
+        output
+            .shared
+            .mark_failed(1, "test: device unplugged".into());
+        assert!(wait_until(Duration::from_secs(2), || output.is_silent()));
+        assert_eq!(
+            output.try_event(),
+            Some(OutputEvent::DeviceLost {
+                reason: "test: device unplugged".into()
+            })
+        );
+        assert_eq!(
+            output.description(),
+            "no audio output (test: device unplugged)"
+        );
+        // let the reaper finish with the old stream, then the clock runs in real time
+        thread::sleep(Duration::from_millis(200));
+        let a = frames.load(Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(500));
+        let b = frames.load(Ordering::SeqCst);
+        assert!(
+            (b - a) >= 18_000 && (b - a) <= 30_000,
+            "silent clock rendered {} frames in 0.5 s",
+            b - a
+        );
+        assert_eq!(output.stats().device_losses, 1);
+
+        output.reconnect().expect("reconnect to the null device");
+        assert!(!output.is_silent());
+        assert!(matches!(
+            output.try_event(),
+            Some(OutputEvent::Reconnected { .. })
+        ));
+        assert!(
+            output.description().starts_with("ALSA null:"),
+            "{}",
+            output.description()
+        );
+        let c = frames.load(Ordering::SeqCst);
+        assert!(wait_until(Duration::from_secs(5), || frames
+            .load(Ordering::SeqCst)
+            > c + 48_000));
+        // reconnecting while healthy changes nothing
+        output.reconnect().expect("no-op");
+        assert_eq!(output.try_event(), None);
+
+        let callback = output.stop().expect("callback handed back");
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        drop(callback);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            overlaps.load(Ordering::SeqCst),
+            0,
+            "two drivers ran the callback at once"
+        );
+    }
+}
