@@ -208,12 +208,18 @@ mod tests {
     #[test]
     fn unlabelled_and_odd_layouts() {
         assert_eq!(roles_for(None, 1), vec![Mono]);
-        assert_eq!(roles_for(Some(&Channels::Discrete(2)), 2), vec![Left, Right]);
+        assert_eq!(
+            roles_for(Some(&Channels::Discrete(2)), 2),
+            vec![Left, Right]
+        );
         assert_eq!(
             roles_for(Some(&Channels::Discrete(3)), 3),
             vec![Left, Right, Center]
         );
-        assert_eq!(roles_for(Some(&Channels::Discrete(40)), 40), vec![Other; 40]);
+        assert_eq!(
+            roles_for(Some(&Channels::Discrete(40)), 40),
+            vec![Other; 40]
+        );
         // Front-left-of-centre is not one of the BS.775 roles.
         let m = Position::FRONT_LEFT | Position::FRONT_RIGHT | Position::FRONT_LEFT_CENTER;
         assert_eq!(

@@ -16,6 +16,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::TimeBase;
 
 use super::channels::{default_roles, roles_for};
+use super::mp4;
 use super::{DecodedAudio, MediaError};
 
 /// File extensions (lower case) that [`is_audio_path`] accepts.
@@ -113,6 +114,53 @@ fn codec_name(id: AudioCodecId) -> String {
         .unwrap_or_else(|| format!("codec id {id}"))
 }
 
+/// Whether an Ogg file ends without a complete end-of-stream page (i.e. was cut short).
+/// symphonia's Ogg reader takes the length from the last page present, so it cannot tell.
+fn ogg_is_truncated(path: &Path) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL_BYTES: u64 = 128 * 1024;
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    let Ok(len) = f.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let start = len.saturating_sub(TAIL_BYTES);
+    let mut tail = Vec::new();
+    if f.seek(SeekFrom::Start(start)).is_err() || f.read_to_end(&mut tail).is_err() {
+        return false;
+    }
+    // The last page header whose page ends exactly at the end of the file.
+    let mut i = tail.len().saturating_sub(27);
+    loop {
+        if tail[i..].starts_with(b"OggS") && tail.get(i + 4) == Some(&0) {
+            let header_type = tail.get(i + 5).copied().unwrap_or(0);
+            let nseg = tail.get(i + 26).copied().unwrap_or(0) as usize;
+            if let Some(segs) = tail.get(i + 27..i + 27 + nseg) {
+                let body: usize = segs.iter().map(|&s| s as usize).sum();
+                let end = i + 27 + nseg + body;
+                if end == tail.len() {
+                    return header_type & 0x04 == 0;
+                }
+            }
+            // A page that does not reach the end is followed by a cut-off page (or junk).
+            return true;
+        }
+        if i == 0 {
+            return true;
+        }
+        i -= 1;
+    }
+}
+
+/// Whether `codec` decodes to exactly the encoded length (no priming or padding).
+fn is_lossless(codec: AudioCodecId) -> bool {
+    use codec_ids::*;
+    codec == CODEC_ID_ALAC
+        || codec == CODEC_ID_FLAC
+        || (CODEC_ID_PCM_S32LE..=CODEC_ID_PCM_MULAW).contains(&codec)
+}
+
 /// An opened container with its chosen audio track.
 struct Opened {
     reader: Box<dyn FormatReader>,
@@ -201,7 +249,22 @@ fn open(path: &Path) -> Result<Opened, MediaError> {
 
 /// The sample rate of `path` from its header, without decoding audio.
 pub fn probe_rate(path: &Path) -> Result<u32, MediaError> {
-    open(path).map(|o| o.sample_rate)
+    guard(path, || open(path).map(|o| o.sample_rate))
+}
+
+/// Runs `f`, turning a panic inside a decoder into a [`MediaError::Decode`] for `path`.
+fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T, MediaError>) -> Result<T, MediaError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(MediaError::Decode {
+            path: path.to_path_buf(),
+            reason: format!("decoder failed internally: {msg}"),
+        })
+    })
 }
 
 /// Frames in `dur` timebase units, at `rate`.
@@ -250,8 +313,13 @@ const MAX_CONSECUTIVE_BAD_PACKETS: usize = 256;
 ///
 /// A truncated or partly damaged file is not an error: what can be decoded is returned, with a
 /// message in `warnings`. Packets that fail to decode are replaced by silence of their length so
-/// later audio stays in time.
+/// later audio stays in time. A panic inside symphonia is caught and reported as
+/// [`MediaError::Decode`] (the panic hook still runs).
 pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
+    guard(path, || decode_unguarded(path))
+}
+
+fn decode_unguarded(path: &Path) -> Result<DecodedAudio, MediaError> {
     let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let Opened {
         mut reader,
@@ -398,6 +466,18 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
         });
     }
 
+    // MP4/M4A: symphonia ignores edit lists and iTunSMPB; trim encoder priming and padding here.
+    // Lossless codecs decode to their exact length, so only a start edit applies to them (the
+    // edit's length is often in a coarse movie timescale).
+    if format_name == "isomp4" {
+        if let Some(mut trim) = mp4::mp4_trim(path, track.id, sample_rate) {
+            if is_lossless(params.codec) {
+                trim.keep_frames = None;
+            }
+            mp4::apply_trim(&mut channels, trim);
+        }
+    }
+
     // CAF carries priming/remainder frames in its packet table but symphonia does not trim them.
     if is_caf && !any_packet_trim {
         let delay = track.delay.unwrap_or(0) as usize;
@@ -409,6 +489,20 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
                 ch.drain(..delay.min(ch.len()));
             }
         }
+    }
+
+    // NaN or infinity (float files, damaged data) would poison every filter downstream.
+    let mut non_finite = 0usize;
+    for x in channels.iter_mut().flatten() {
+        if !x.is_finite() {
+            *x = 0.0;
+            non_finite += 1;
+        }
+    }
+    if non_finite > 0 {
+        warnings.push(format!(
+            "{non_finite} non-finite sample(s) (NaN or infinity) replaced by 0"
+        ));
     }
 
     let frames = channels[0].len();
@@ -426,7 +520,10 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
         warnings.push(format!(
             "{reason}: decoded {frames}{of_expected} frames ({decoded_s:.3} s)"
         ));
-    } else if truncated_header || shortfall.is_some() {
+    } else if truncated_header
+        || shortfall.is_some()
+        || (format_name == "ogg" && ogg_is_truncated(path))
+    {
         warnings.push(format!(
             "file is truncated: decoded {frames}{of_expected} frames ({decoded_s:.3} s)"
         ));

@@ -8,6 +8,7 @@
 mod channels;
 mod decode;
 mod error;
+mod mp4;
 mod resample;
 mod stem;
 
