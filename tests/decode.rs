@@ -907,6 +907,56 @@ fn audio_path_filter() {
 }
 
 #[test]
+fn damaged_middle_keeps_later_audio_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    // FLAC: corrupt the second of the three frames (4608 + 4608 + 1809 frames). The demuxer
+    // drops it; its span must become silence so the third frame stays at 9216.
+    let mut b = std::fs::read(fixture("tone.flac")).unwrap();
+    let syncs: Vec<usize> = (0..b.len() - 1)
+        .filter(|&i| b[i] == 0xFF && b[i + 1] == 0xF8)
+        .collect();
+    assert_eq!(syncs.len(), 3, "frame syncs in the fixture");
+    for x in &mut b[syncs[1] + 40..syncs[1] + 60] {
+        *x ^= 0x5A;
+    }
+    let p = write(dir.path(), "bad_frame.flac", &b);
+    let a = decode_file(&p).unwrap();
+    assert_eq!(a.frames(), TONE_FRAMES);
+    let want = expected_tone();
+    for c in 0..2 {
+        assert_eq!(a.channels[c][..4608], want[c][..4608]);
+        assert!(a.channels[c][4608..9216].iter().all(|&x| x == 0.0));
+        assert_eq!(a.channels[c][9216..], want[c][9216..]);
+    }
+    assert!(
+        a.warnings.iter().any(|w| w.contains("4608 frames lost")),
+        "{:?}",
+        a.warnings
+    );
+
+    // Ogg: damage the second-to-last page. symphonia drops the rest silently and cannot find
+    // the length; the intact last page tells how long the stream is.
+    let mut b = std::fs::read(fixture("tone.ogg")).unwrap();
+    let pages: Vec<usize> = (0..b.len() - 3)
+        .filter(|&i| &b[i..i + 4] == b"OggS")
+        .collect();
+    let victim = pages[pages.len() - 2];
+    for x in &mut b[victim + 40..victim + 60] {
+        *x ^= 0x5A;
+    }
+    let p = write(dir.path(), "bad_page.ogg", &b);
+    let a = decode_file(&p).unwrap();
+    assert!(a.frames() < TONE_FRAMES);
+    assert!(
+        a.warnings
+            .iter()
+            .any(|w| w.contains("damaged (11025 frames expected)")),
+        "{:?}",
+        a.warnings
+    );
+}
+
+#[test]
 fn damaged_files_never_panic_and_errors_name_the_file() {
     use rand::{Rng, SeedableRng};
     let dir = tempfile::tempdir().unwrap();

@@ -13,6 +13,7 @@ use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, Track, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
+use symphonia::core::packet::Packet;
 use symphonia::core::units::TimeBase;
 
 use super::channels::{default_roles, roles_for};
@@ -114,42 +115,64 @@ fn codec_name(id: AudioCodecId) -> String {
         .unwrap_or_else(|| format!("codec id {id}"))
 }
 
-/// Whether an Ogg file ends without a complete end-of-stream page (i.e. was cut short).
-/// symphonia's Ogg reader takes the length from the last page present, so it cannot tell.
-fn ogg_is_truncated(path: &Path) -> bool {
+/// How an Ogg file ends: whether its last page is complete and flagged end-of-stream, and the
+/// last page's granule position (for Vorbis and FLAC the frame count at its end).
+#[derive(Debug, PartialEq, Eq)]
+struct OggEnd {
+    complete_eos: bool,
+    granule: Option<u64>,
+}
+
+/// Reads the last Ogg page of `path`. symphonia's Ogg reader takes the length from the last
+/// page it can read, so a cut or damaged end goes unnoticed without this.
+fn ogg_end(path: &Path) -> Option<OggEnd> {
     use std::io::{Read, Seek, SeekFrom};
     const TAIL_BYTES: u64 = 128 * 1024;
-    let Ok(mut f) = File::open(path) else {
-        return false;
-    };
-    let Ok(len) = f.metadata().map(|m| m.len()) else {
-        return false;
-    };
-    let start = len.saturating_sub(TAIL_BYTES);
+    let mut f = File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
     let mut tail = Vec::new();
-    if f.seek(SeekFrom::Start(start)).is_err() || f.read_to_end(&mut tail).is_err() {
-        return false;
+    f.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES)))
+        .ok()?;
+    f.read_to_end(&mut tail).ok()?;
+    // The last page header in the tail.
+    let i = (0..tail.len().saturating_sub(26))
+        .rev()
+        .find(|&i| tail[i..].starts_with(b"OggS") && tail[i + 4] == 0)?;
+    let incomplete = OggEnd {
+        complete_eos: false,
+        granule: None,
+    };
+    let header_type = tail[i + 5];
+    let granule = i64::from_le_bytes(tail[i + 6..i + 14].try_into().ok()?);
+    let nseg = tail[i + 26] as usize;
+    let Some(segs) = tail.get(i + 27..i + 27 + nseg) else {
+        return Some(incomplete);
+    };
+    let body: usize = segs.iter().map(|&s| s as usize).sum();
+    if i + 27 + nseg + body != tail.len() {
+        return Some(incomplete);
     }
-    // The last page header whose page ends exactly at the end of the file.
-    let mut i = tail.len().saturating_sub(27);
-    loop {
-        if tail[i..].starts_with(b"OggS") && tail.get(i + 4) == Some(&0) {
-            let header_type = tail.get(i + 5).copied().unwrap_or(0);
-            let nseg = tail.get(i + 26).copied().unwrap_or(0) as usize;
-            if let Some(segs) = tail.get(i + 27..i + 27 + nseg) {
-                let body: usize = segs.iter().map(|&s| s as usize).sum();
-                let end = i + 27 + nseg + body;
-                if end == tail.len() {
-                    return header_type & 0x04 == 0;
-                }
+    Some(OggEnd {
+        complete_eos: header_type & 0x04 != 0,
+        granule: u64::try_from(granule).ok(),
+    })
+}
+
+/// What is wrong with the end of an Ogg file of `frames` decoded frames, if anything: a missing
+/// or cut-off end-of-stream page, or (when symphonia could not find the length itself, i.e.
+/// `length_known` is false) a last granule position beyond what was decoded.
+fn ogg_end_problem(path: &Path, frames: usize, length_known: bool) -> Option<String> {
+    match ogg_end(path) {
+        Some(OggEnd {
+            complete_eos: true,
+            granule,
+        }) => match granule {
+            Some(g) if !length_known && g > frames as u64 => {
+                Some(format!("file is damaged ({g} frames expected)"))
             }
-            // A page that does not reach the end is followed by a cut-off page (or junk).
-            return true;
-        }
-        if i == 0 {
-            return true;
-        }
-        i -= 1;
+            _ => None,
+        },
+        _ => Some("file is truncated".to_string()),
     }
 }
 
@@ -302,6 +325,22 @@ fn plausible_reserve(frames: Option<u64>, channels: usize, file_len: u64) -> usi
     }
 }
 
+/// The longest run of missing frames filled with silence; a larger timestamp jump is ignored.
+const MAX_GAP_SECONDS: u64 = 10;
+
+/// Where the first decoded frame of `packet` belongs, in frames from the start of the track
+/// (after gapless trimming), when timestamps count frames.
+fn packet_position(packet: &Packet, exact_timebase: bool) -> Option<u64> {
+    if !exact_timebase {
+        return None;
+    }
+    let pos = packet
+        .pts
+        .get()
+        .checked_add(i64::try_from(packet.trim_start.get()).ok()?)?;
+    u64::try_from(pos).ok()
+}
+
 /// After this many consecutive packets fail to decode, decoding stops.
 const MAX_CONSECUTIVE_BAD_PACKETS: usize = 256;
 
@@ -364,6 +403,13 @@ fn decode_unguarded(path: &Path) -> Result<DecodedAudio, MediaError> {
     let mut packets_bad = 0usize;
     let mut consecutive_bad = 0usize;
     let mut first_bad: Option<String> = None;
+    // Packet timestamps count frames only when the timebase is exactly 1/rate.
+    let exact_timebase = track
+        .time_base
+        .is_some_and(|tb| tb.numer.get() == 1 && tb.denom.get() == sample_rate);
+    let mut gap_frames = 0u64;
+    // Silence for damaged packets before the channel count is known.
+    let mut lead_silence = 0usize;
     let mut any_packet_trim = false;
     let mut stop_reason: Option<String> = None;
 
@@ -396,21 +442,43 @@ fn decode_unguarded(path: &Path) -> Result<DecodedAudio, MediaError> {
                 if planes == 0 {
                     continue;
                 }
-                if packets_ok == 0 && channels.iter().all(Vec::is_empty) {
+                if packets_ok == 0 {
                     // The first decoded buffer is the truth about layout and rate.
                     let spec_rate = buf.spec().rate();
                     if spec_rate > 0 {
                         sample_rate = spec_rate;
                     }
                     if channels.len() != planes {
+                        // Keep any silence that stands in for damaged leading packets.
+                        let lead = channels.first().map_or(lead_silence, Vec::len);
                         reserve = plausible_reserve(track.num_frames, planes, file_len);
-                        channels = (0..planes).map(|_| Vec::with_capacity(reserve)).collect();
+                        channels = (0..planes)
+                            .map(|_| {
+                                let mut v = Vec::with_capacity(reserve.max(lead));
+                                v.resize(lead, 0.0);
+                                v
+                            })
+                            .collect();
                     }
                     roles = roles_for(Some(buf.spec().channels()), planes);
                 }
                 if planes != channels.len() || buf.spec().rate() != sample_rate {
                     stop_reason = Some("channel count or sample rate changes mid-file".into());
                     break;
+                }
+                // A packet that starts later than the audio so far means the demuxer dropped
+                // damaged data (FLAC frame, Ogg page): fill the gap to keep later audio in time.
+                if let Some(pos) = packet_position(&packet, exact_timebase) {
+                    let len = channels[0].len() as u64;
+                    if pos > len {
+                        let gap = pos - len;
+                        if gap <= MAX_GAP_SECONDS * u64::from(sample_rate) {
+                            for ch in channels.iter_mut() {
+                                ch.resize(pos as usize, 0.0);
+                            }
+                            gap_frames += gap;
+                        }
+                    }
                 }
                 append_planar(&buf, &mut channels);
                 packets_ok += 1;
@@ -425,10 +493,11 @@ fn decode_unguarded(path: &Path) -> Result<DecodedAudio, MediaError> {
                     timebase_to_frames(packet.dur.get(), track.time_base, sample_rate)
                 {
                     let frames = frames.min(u64::from(sample_rate)) as usize;
-                    if packets_ok > 0 {
-                        for ch in channels.iter_mut() {
-                            ch.resize(ch.len() + frames, 0.0);
-                        }
+                    if channels.is_empty() {
+                        lead_silence += frames;
+                    }
+                    for ch in channels.iter_mut() {
+                        ch.resize(ch.len() + frames, 0.0);
                     }
                 }
                 if consecutive_bad >= MAX_CONSECUTIVE_BAD_PACKETS {
@@ -512,6 +581,11 @@ fn decode_unguarded(path: &Path) -> Result<DecodedAudio, MediaError> {
             first_bad.unwrap_or_default()
         ));
     }
+    if gap_frames > 0 {
+        warnings.push(format!(
+            "{gap_frames} frames lost to damaged data were replaced by silence"
+        ));
+    }
     let expected = track.num_frames.filter(|_| exact_length);
     let shortfall = expected.filter(|&n| n > frames as u64);
     let of_expected = shortfall.map(|n| format!(" of {n}")).unwrap_or_default();
@@ -520,12 +594,16 @@ fn decode_unguarded(path: &Path) -> Result<DecodedAudio, MediaError> {
         warnings.push(format!(
             "{reason}: decoded {frames}{of_expected} frames ({decoded_s:.3} s)"
         ));
-    } else if truncated_header
-        || shortfall.is_some()
-        || (format_name == "ogg" && ogg_is_truncated(path))
-    {
+    } else if truncated_header || shortfall.is_some() {
         warnings.push(format!(
             "file is truncated: decoded {frames}{of_expected} frames ({decoded_s:.3} s)"
+        ));
+    } else if let Some(problem) = (format_name == "ogg")
+        .then(|| ogg_end_problem(path, frames, track.num_frames.is_some()))
+        .flatten()
+    {
+        warnings.push(format!(
+            "{problem}: decoded {frames} frames ({decoded_s:.3} s)"
         ));
     }
     if frames == 0 && warnings.is_empty() {
