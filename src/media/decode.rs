@@ -346,14 +346,16 @@ const MAX_CONSECUTIVE_BAD_PACKETS: usize = 256;
 
 /// Decodes all of `path` into native planar channels with their roles.
 ///
-/// Gapless: MP3 (LAME/Xing delay and padding), Vorbis, FLAC and PCM are trimmed to the original
-/// length (symphonia 0.6 trims in the decoder, `AudioDecoderOptions::gapless`, on by default and
-/// set explicitly here); for CAF the packet table's priming and remainder frames are trimmed here.
+/// Gapless: MP3 (LAME/Xing delay and padding) and Ogg Vorbis are trimmed to the original
+/// length by symphonia 0.6 (in the decoder: `AudioDecoderOptions::gapless`, on by default and
+/// set explicitly here). MP4/M4A (iTunSMPB tag, else the edit list) and CAF (packet table) are
+/// trimmed here, since symphonia does not. ADTS `.aac` has no gapless information.
 ///
 /// A truncated or partly damaged file is not an error: what can be decoded is returned, with a
-/// message in `warnings`. Packets that fail to decode are replaced by silence of their length so
-/// later audio stays in time. A panic inside symphonia is caught and reported as
-/// [`MediaError::Decode`] (the panic hook still runs).
+/// message in `warnings`. Packets that fail to decode, and packets the demuxer dropped (seen as
+/// a jump in timestamps, when the timebase is 1/rate), are replaced by silence of their length
+/// so later audio stays in time. NaN/infinite samples become 0. A panic inside symphonia is
+/// caught and reported as [`MediaError::Decode`] (the panic hook still runs).
 pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
     guard(path, || decode_unguarded(path))
 }
