@@ -37,5 +37,9 @@ fn main() {
             Err(e) => println!("error: {e}"),
         }
     }
-    println!("loaded {} stems in {:.3} s", stems.len(), elapsed.as_secs_f64());
+    println!(
+        "loaded {} stems in {:.3} s",
+        stems.len(),
+        elapsed.as_secs_f64()
+    );
 }

@@ -5,6 +5,8 @@
 //! so lossless decodes are compared sample by sample against that formula. WAV variants are
 //! written here, byte by byte where hound cannot make them.
 
+#![allow(clippy::needless_range_loop)] // index loops read better when comparing signals
+
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 
@@ -25,7 +27,9 @@ fn fixture(name: &str) -> PathBuf {
 fn expected_tone() -> [Vec<f32>; 2] {
     let ch = |amp: f64, freq_hz: f64| -> Vec<f32> {
         (0..TONE_FRAMES)
-            .map(|n| (amp * (2.0 * PI * freq_hz * n as f64 / 44_100.0).sin()).round() as f32 / 32768.0)
+            .map(|n| {
+                (amp * (2.0 * PI * freq_hz * n as f64 / 44_100.0).sin()).round() as f32 / 32768.0
+            })
             .collect()
     };
     [ch(16384.0, 440.0), ch(8192.0, 1000.0)]
@@ -79,7 +83,12 @@ fn assert_lossless_tone(a: &DecodedAudio) {
     assert_eq!(a.roles, vec![ChannelRole::Left, ChannelRole::Right]);
     let want = expected_tone();
     for c in 0..2 {
-        assert_eq!(a.channels[c].len(), TONE_FRAMES, "{} length", a.path.display());
+        assert_eq!(
+            a.channels[c].len(),
+            TONE_FRAMES,
+            "{} length",
+            a.path.display()
+        );
         // Exact up to libm differences in the reference sine (at most 1 LSB).
         for (n, (&got, &exp)) in a.channels[c].iter().zip(&want[c]).enumerate() {
             assert!(
@@ -100,9 +109,17 @@ fn assert_lossy_tone(a: &DecodedAudio) {
     for (c, (freq_hz, amp)) in [(440.0, 0.5), (1000.0, 0.25)].into_iter().enumerate() {
         let mid = &a.channels[c][2048..9000];
         let f = zero_crossing_freq_hz(mid, 44_100);
-        assert!((f - freq_hz).abs() < 0.5, "{} ch {c}: {f} Hz", a.path.display());
+        assert!(
+            (f - freq_hz).abs() < 0.5,
+            "{} ch {c}: {f} Hz",
+            a.path.display()
+        );
         let level_db = db(sine_amplitude(mid) / amp);
-        assert!(level_db.abs() < 0.5, "{} ch {c}: {level_db} dB", a.path.display());
+        assert!(
+            level_db.abs() < 0.5,
+            "{} ch {c}: {level_db} dB",
+            a.path.display()
+        );
     }
 }
 
@@ -215,12 +232,18 @@ fn wav_8bit_unsigned() {
     let p = write(
         dir.path(),
         "u8.wav",
-        &riff(&[chunk(b"fmt ", &fmt_body(1, 1, 8000, 8)), chunk(b"data", &data)]),
+        &riff(&[
+            chunk(b"fmt ", &fmt_body(1, 1, 8000, 8)),
+            chunk(b"data", &data),
+        ]),
     );
     let a = decode_file(&p).unwrap();
     assert_eq!(a.sample_rate, 8000);
     assert_eq!(a.roles, vec![ChannelRole::Mono]);
-    let want: Vec<f32> = data.iter().map(|&b| (f32::from(b) - 128.0) / 128.0).collect();
+    let want: Vec<f32> = data
+        .iter()
+        .map(|&b| (f32::from(b) - 128.0) / 128.0)
+        .collect();
     assert_eq!(a.channels, vec![want]);
 }
 
@@ -240,11 +263,44 @@ fn wav_64bit_float() {
     let p = write(
         dir.path(),
         "f64.wav",
-        &riff(&[chunk(b"fmt ", &fmt_body(3, 2, 96_000, 64)), chunk(b"data", &data)]),
+        &riff(&[
+            chunk(b"fmt ", &fmt_body(3, 2, 96_000, 64)),
+            chunk(b"data", &data),
+        ]),
     );
     let a = decode_file(&p).unwrap();
     assert_eq!(a.sample_rate, 96_000);
     assert_eq!(a.channels, want);
+}
+
+#[test]
+fn non_finite_float_samples_become_silence_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let vals = [
+        0.5f32,
+        f32::NAN,
+        -0.25,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1.5,
+    ];
+    let data: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let p = write(
+        dir.path(),
+        "nan.wav",
+        &riff(&[
+            chunk(b"fmt ", &fmt_body(3, 1, 48_000, 32)),
+            chunk(b"data", &data),
+        ]),
+    );
+    let a = decode_file(&p).unwrap();
+    assert_eq!(a.channels, vec![vec![0.5, 0.0, -0.25, 0.0, 0.0, 1.5]]);
+    assert_eq!(a.warnings.len(), 1);
+    assert!(
+        a.warnings[0].starts_with("3 non-finite"),
+        "{:?}",
+        a.warnings
+    );
 }
 
 #[test]
@@ -401,9 +457,39 @@ fn ogg_vorbis_fixture_has_exact_length_and_tune() {
 }
 
 #[test]
-fn aac_m4a_fixture_decodes_in_tune() {
+fn aac_m4a_fixture_is_gapless_and_in_tune() {
+    // symphonia ignores MP4 edit lists; the loader applies the elst (1024 priming frames).
     let a = decode_file(&fixture("tone_aac.m4a")).unwrap();
+    assert_eq!(a.frames(), TONE_FRAMES);
     assert_lossy_tone(&a);
+}
+
+/// The lag (in frames) that best aligns `x` with `reference`, searched over ±`max_lag`.
+fn best_lag(x: &[f32], reference: &[f32], max_lag: i64) -> i64 {
+    let range = 1000..9000i64;
+    (-max_lag..=max_lag)
+        .max_by(|&a, &b| {
+            let corr = |lag: i64| -> f64 {
+                range
+                    .clone()
+                    .map(|n| f64::from(x[(n + lag) as usize]) * f64::from(reference[n as usize]))
+                    .sum()
+            };
+            corr(a).total_cmp(&corr(b))
+        })
+        .unwrap()
+}
+
+#[test]
+fn lossy_fixtures_are_time_aligned() {
+    // The 440 Hz channel repeats every ~100 frames, so search less than half a period.
+    let want = expected_tone();
+    for name in ["tone.mp3", "tone.ogg", "tone_aac.m4a"] {
+        let a = decode_file(&fixture(name)).unwrap();
+        for c in 0..2 {
+            assert_eq!(best_lag(&a.channels[c], &want[c], 20), 0, "{name} ch {c}");
+        }
+    }
 }
 
 #[test]
@@ -471,14 +557,20 @@ fn check_resampled_sine(from_hz: u32, to_hz: u32, freq_hz: f64) {
     let edge = to_hz as usize / 10;
     let mid = edge..out_frames - edge;
     let level_db = db(sine_amplitude(&y[0][mid.clone()]) / sine_amplitude(&want[mid.clone()]));
-    assert!(level_db.abs() < 0.01, "{from_hz}->{to_hz} {freq_hz} Hz: {level_db} dB");
+    assert!(
+        level_db.abs() < 0.01,
+        "{from_hz}->{to_hz} {freq_hz} Hz: {level_db} dB"
+    );
     let f = phase_freq_hz(&y[0][mid.clone()], to_hz, freq_hz);
     assert!((f - freq_hz).abs() < 0.001, "{from_hz}->{to_hz}: {f} Hz");
     // Aligned: a lag of even a tenth of a sample would leave an error far above this.
     let max_err = mid
         .map(|n| (y[0][n] - want[n]).abs())
         .fold(0.0f32, f32::max);
-    assert!(max_err < 1e-4, "{from_hz}->{to_hz} {freq_hz} Hz: max error {max_err}");
+    assert!(
+        max_err < 1e-4,
+        "{from_hz}->{to_hz} {freq_hz} Hz: max error {max_err}"
+    );
 }
 
 #[test]
@@ -575,10 +667,14 @@ fn load_stems_in_parallel_picks_the_common_rate() {
 
     // A tie between rates goes to the higher one.
     let stems = load_stems(&paths[..2], None);
-    assert!(stems.iter().all(|s| s.as_ref().unwrap().sample_rate == 48_000));
+    assert!(stems
+        .iter()
+        .all(|s| s.as_ref().unwrap().sample_rate == 48_000));
     // An explicit rate wins.
     let stems = load_stems(&paths[..2], Some(44_100));
-    assert!(stems.iter().all(|s| s.as_ref().unwrap().sample_rate == 44_100));
+    assert!(stems
+        .iter()
+        .all(|s| s.as_ref().unwrap().sample_rate == 44_100));
     assert_eq!(stems[0].as_ref().unwrap().frames(), 22_050);
 }
 
@@ -617,14 +713,23 @@ fn nonexistent_empty_and_directory() {
 #[test]
 fn text_with_audio_extension_is_unrecognised() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["notes.wav", "notes.mp3", "notes.flac", "notes.ogg", "notes.m4a"] {
+    for name in [
+        "notes.wav",
+        "notes.mp3",
+        "notes.flac",
+        "notes.ogg",
+        "notes.m4a",
+    ] {
         let p = write(
             dir.path(),
             name,
             b"These are not the samples you are looking for.\nJust some text.\n",
         );
         let e = decode_file(&p).unwrap_err();
-        assert!(matches!(e, MediaError::UnrecognisedFormat { .. }), "{name}: {e:?}");
+        assert!(
+            matches!(e, MediaError::UnrecognisedFormat { .. }),
+            "{name}: {e:?}"
+        );
         assert_names_file(&e, &p);
     }
 }
@@ -650,7 +755,10 @@ fn zero_channels_or_zero_rate_is_a_corrupt_header() {
     let e = decode_file(&p).unwrap_err();
     assert!(matches!(e, MediaError::CorruptHeader { .. }), "{e:?}");
     assert_names_file(&e, &p);
-    assert!(matches!(probe_rate(&p), Err(MediaError::CorruptHeader { .. })));
+    assert!(matches!(
+        probe_rate(&p),
+        Err(MediaError::CorruptHeader { .. })
+    ));
 }
 
 #[test]
@@ -730,23 +838,60 @@ fn truncated_files_decode_with_a_warning() {
     let a = decode_file(&p).unwrap();
     assert_eq!(a.frames(), 2 * 4608);
     assert_eq!(a.channels[0][..], expected_tone()[0][..2 * 4608]);
-    assert!(a.warnings.iter().any(|w| w.contains("truncated")), "{:?}", a.warnings);
+    assert!(
+        a.warnings.iter().any(|w| w.contains("truncated")),
+        "{:?}",
+        a.warnings
+    );
 
     // MP3 cut at 60%: what is there is decoded, gapless start kept.
     let p = truncated_copy(dir.path(), "click.mp3", 0.6);
     let a = decode_file(&p).unwrap();
     assert!(a.frames() > 7100 && a.frames() < 20_000, "{}", a.frames());
     let x = &a.channels[0];
-    let peak = (6000..7100).max_by(|&i, &j| x[i].abs().total_cmp(&x[j].abs())).unwrap();
+    let peak = (6000..7100)
+        .max_by(|&i, &j| x[i].abs().total_cmp(&x[j].abs()))
+        .unwrap();
     assert!(peak.abs_diff(7000) <= 3);
-    assert!(a.warnings.iter().any(|w| w.contains("truncated")), "{:?}", a.warnings);
+    assert!(
+        a.warnings.iter().any(|w| w.contains("truncated")),
+        "{:?}",
+        a.warnings
+    );
 
     // AIFF cut at 60% (the reader would skip past the sound data: retried forward-only).
     let p = truncated_copy(dir.path(), "tone.aiff", 0.6);
     let a = decode_file(&p).unwrap();
-    assert!(a.frames() > 5000 && a.frames() < TONE_FRAMES, "{}", a.frames());
+    assert!(
+        a.frames() > 5000 && a.frames() < TONE_FRAMES,
+        "{}",
+        a.frames()
+    );
     assert_eq!(a.channels[1][..], expected_tone()[1][..a.frames()]);
-    assert!(a.warnings.iter().any(|w| w.contains("truncated")), "{:?}", a.warnings);
+    assert!(
+        a.warnings.iter().any(|w| w.contains("truncated")),
+        "{:?}",
+        a.warnings
+    );
+
+    // Ogg Vorbis cut at 90%: the reader takes the length from the last page present, the
+    // missing end-of-stream page gives the truncation away.
+    let p = truncated_copy(dir.path(), "tone.ogg", 0.9);
+    let a = decode_file(&p).unwrap();
+    assert!(
+        a.frames() > 2000 && a.frames() < TONE_FRAMES,
+        "{}",
+        a.frames()
+    );
+    assert!(
+        a.warnings.iter().any(|w| w.contains("truncated")),
+        "{:?}",
+        a.warnings
+    );
+    assert!(decode_file(&fixture("tone.ogg"))
+        .unwrap()
+        .warnings
+        .is_empty());
 
     // A stem keeps the warning.
     let s = load_stem(&p, Some(48_000)).unwrap();
@@ -759,4 +904,112 @@ fn audio_path_filter() {
     assert!(is_audio_path(Path::new("STEM.Mp3")));
     assert!(!is_audio_path(Path::new("README.md")));
     assert!(!is_audio_path(Path::new("noext")));
+}
+
+#[test]
+fn damaged_middle_keeps_later_audio_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    // FLAC: corrupt the second of the three frames (4608 + 4608 + 1809 frames). The demuxer
+    // drops it; its span must become silence so the third frame stays at 9216.
+    let mut b = std::fs::read(fixture("tone.flac")).unwrap();
+    let syncs: Vec<usize> = (0..b.len() - 1)
+        .filter(|&i| b[i] == 0xFF && b[i + 1] == 0xF8)
+        .collect();
+    assert_eq!(syncs.len(), 3, "frame syncs in the fixture");
+    for x in &mut b[syncs[1] + 40..syncs[1] + 60] {
+        *x ^= 0x5A;
+    }
+    let p = write(dir.path(), "bad_frame.flac", &b);
+    let a = decode_file(&p).unwrap();
+    assert_eq!(a.frames(), TONE_FRAMES);
+    let want = expected_tone();
+    for c in 0..2 {
+        assert_eq!(a.channels[c][..4608], want[c][..4608]);
+        assert!(a.channels[c][4608..9216].iter().all(|&x| x == 0.0));
+        assert_eq!(a.channels[c][9216..], want[c][9216..]);
+    }
+    assert!(
+        a.warnings.iter().any(|w| w.contains("4608 frames lost")),
+        "{:?}",
+        a.warnings
+    );
+
+    // Ogg: damage the second-to-last page. symphonia drops the rest silently and cannot find
+    // the length; the intact last page tells how long the stream is.
+    let mut b = std::fs::read(fixture("tone.ogg")).unwrap();
+    let pages: Vec<usize> = (0..b.len() - 3)
+        .filter(|&i| &b[i..i + 4] == b"OggS")
+        .collect();
+    let victim = pages[pages.len() - 2];
+    for x in &mut b[victim + 40..victim + 60] {
+        *x ^= 0x5A;
+    }
+    let p = write(dir.path(), "bad_page.ogg", &b);
+    let a = decode_file(&p).unwrap();
+    assert!(a.frames() < TONE_FRAMES);
+    assert!(
+        a.warnings
+            .iter()
+            .any(|w| w.contains("damaged (11025 frames expected)")),
+        "{:?}",
+        a.warnings
+    );
+}
+
+#[test]
+fn damaged_files_never_panic_and_errors_name_the_file() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    // A WAV with an extensible header joins the committed fixtures.
+    let (wav, _) = write_5_1(dir.path(), 300);
+    let mut sources: Vec<PathBuf> = [
+        "tone.flac",
+        "tone.aiff",
+        "tone_alac.m4a",
+        "tone_alac.caf",
+        "tone_aac.m4a",
+        "tone.mp3",
+        "tone.ogg",
+        "click.mp3",
+    ]
+    .iter()
+    .map(|n| fixture(n))
+    .collect();
+    sources.push(wav);
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(0x5eed);
+    for round in 0..12 {
+        for src in &sources {
+            let mut b = std::fs::read(src).unwrap();
+            match round % 4 {
+                0 => b.truncate(rng.random_range(1..b.len())),
+                1 => {
+                    for _ in 0..16 {
+                        let i = rng.random_range(0..b.len());
+                        b[i] = rng.random();
+                    }
+                }
+                2 => {
+                    // Damage the header region.
+                    let i = rng.random_range(0..b.len().min(256));
+                    b[i] = rng.random();
+                }
+                _ => {
+                    let i = rng.random_range(0..b.len());
+                    let n = (b.len() - i).min(200);
+                    b[i..i + n].iter_mut().for_each(|x| *x = rng.random());
+                }
+            }
+            let ext = src.extension().unwrap().to_str().unwrap();
+            let p = write(dir.path(), &format!("damaged_{round}.{ext}"), &b);
+            match decode_file(&p) {
+                Ok(a) => {
+                    assert!(!a.channels.is_empty());
+                    assert_eq!(a.roles.len(), a.channels.len());
+                    assert!(a.channels.iter().all(|c| c.len() == a.frames()));
+                    assert!(a.channels.iter().flatten().all(|x| x.is_finite()));
+                }
+                Err(e) => assert_names_file(&e, &p),
+            }
+        }
+    }
 }

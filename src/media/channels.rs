@@ -63,7 +63,9 @@ pub const FOLD_GAIN_OTHER: f32 = 0.5;
 impl ChannelRole {
     /// BS.1770 channel weight for loudness measurement; `None` means the channel is excluded (LFE).
     ///
-    /// L, R, C, mono and other channels weigh 1.0, left/right surround 1.41.
+    /// L, R, C, mono and other channels weigh 1.0, left/right surround 1.41. In 7.1 files the
+    /// back pair is also `LeftSurround`/`RightSurround` and so weighs 1.41, where BS.1770-4's
+    /// position table would give 1.0 to channels beyond ±120°.
     pub fn bs1770_weight(self) -> Option<f64> {
         match self {
             ChannelRole::Lfe => None,
@@ -208,12 +210,18 @@ mod tests {
     #[test]
     fn unlabelled_and_odd_layouts() {
         assert_eq!(roles_for(None, 1), vec![Mono]);
-        assert_eq!(roles_for(Some(&Channels::Discrete(2)), 2), vec![Left, Right]);
+        assert_eq!(
+            roles_for(Some(&Channels::Discrete(2)), 2),
+            vec![Left, Right]
+        );
         assert_eq!(
             roles_for(Some(&Channels::Discrete(3)), 3),
             vec![Left, Right, Center]
         );
-        assert_eq!(roles_for(Some(&Channels::Discrete(40)), 40), vec![Other; 40]);
+        assert_eq!(
+            roles_for(Some(&Channels::Discrete(40)), 40),
+            vec![Other; 40]
+        );
         // Front-left-of-centre is not one of the BS.775 roles.
         let m = Position::FRONT_LEFT | Position::FRONT_RIGHT | Position::FRONT_LEFT_CENTER;
         assert_eq!(

@@ -13,9 +13,11 @@ use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, Track, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, ReadOnlySource};
 use symphonia::core::meta::MetadataOptions;
+use symphonia::core::packet::Packet;
 use symphonia::core::units::TimeBase;
 
 use super::channels::{default_roles, roles_for};
+use super::mp4;
 use super::{DecodedAudio, MediaError};
 
 /// File extensions (lower case) that [`is_audio_path`] accepts.
@@ -113,6 +115,75 @@ fn codec_name(id: AudioCodecId) -> String {
         .unwrap_or_else(|| format!("codec id {id}"))
 }
 
+/// How an Ogg file ends: whether its last page is complete and flagged end-of-stream, and the
+/// last page's granule position (for Vorbis and FLAC the frame count at its end).
+#[derive(Debug, PartialEq, Eq)]
+struct OggEnd {
+    complete_eos: bool,
+    granule: Option<u64>,
+}
+
+/// Reads the last Ogg page of `path`. symphonia's Ogg reader takes the length from the last
+/// page it can read, so a cut or damaged end goes unnoticed without this.
+fn ogg_end(path: &Path) -> Option<OggEnd> {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL_BYTES: u64 = 128 * 1024;
+    let mut f = File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let mut tail = Vec::new();
+    f.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES)))
+        .ok()?;
+    f.read_to_end(&mut tail).ok()?;
+    // The last page header in the tail.
+    let i = (0..tail.len().saturating_sub(26))
+        .rev()
+        .find(|&i| tail[i..].starts_with(b"OggS") && tail[i + 4] == 0)?;
+    let incomplete = OggEnd {
+        complete_eos: false,
+        granule: None,
+    };
+    let header_type = tail[i + 5];
+    let granule = i64::from_le_bytes(tail[i + 6..i + 14].try_into().ok()?);
+    let nseg = tail[i + 26] as usize;
+    let Some(segs) = tail.get(i + 27..i + 27 + nseg) else {
+        return Some(incomplete);
+    };
+    let body: usize = segs.iter().map(|&s| s as usize).sum();
+    if i + 27 + nseg + body != tail.len() {
+        return Some(incomplete);
+    }
+    Some(OggEnd {
+        complete_eos: header_type & 0x04 != 0,
+        granule: u64::try_from(granule).ok(),
+    })
+}
+
+/// What is wrong with the end of an Ogg file of `frames` decoded frames, if anything: a missing
+/// or cut-off end-of-stream page, or (when symphonia could not find the length itself, i.e.
+/// `length_known` is false) a last granule position beyond what was decoded.
+fn ogg_end_problem(path: &Path, frames: usize, length_known: bool) -> Option<String> {
+    match ogg_end(path) {
+        Some(OggEnd {
+            complete_eos: true,
+            granule,
+        }) => match granule {
+            Some(g) if !length_known && g > frames as u64 => {
+                Some(format!("file is damaged ({g} frames expected)"))
+            }
+            _ => None,
+        },
+        _ => Some("file is truncated".to_string()),
+    }
+}
+
+/// Whether `codec` decodes to exactly the encoded length (no priming or padding).
+fn is_lossless(codec: AudioCodecId) -> bool {
+    use codec_ids::*;
+    codec == CODEC_ID_ALAC
+        || codec == CODEC_ID_FLAC
+        || (CODEC_ID_PCM_S32LE..=CODEC_ID_PCM_MULAW).contains(&codec)
+}
+
 /// An opened container with its chosen audio track.
 struct Opened {
     reader: Box<dyn FormatReader>,
@@ -201,7 +272,22 @@ fn open(path: &Path) -> Result<Opened, MediaError> {
 
 /// The sample rate of `path` from its header, without decoding audio.
 pub fn probe_rate(path: &Path) -> Result<u32, MediaError> {
-    open(path).map(|o| o.sample_rate)
+    guard(path, || open(path).map(|o| o.sample_rate))
+}
+
+/// Runs `f`, turning a panic inside a decoder into a [`MediaError::Decode`] for `path`.
+fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T, MediaError>) -> Result<T, MediaError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(MediaError::Decode {
+            path: path.to_path_buf(),
+            reason: format!("decoder failed internally: {msg}"),
+        })
+    })
 }
 
 /// Frames in `dur` timebase units, at `rate`.
@@ -239,19 +325,42 @@ fn plausible_reserve(frames: Option<u64>, channels: usize, file_len: u64) -> usi
     }
 }
 
+/// The longest run of missing frames filled with silence; a larger timestamp jump is ignored.
+const MAX_GAP_SECONDS: u64 = 10;
+
+/// Where the first decoded frame of `packet` belongs, in frames from the start of the track
+/// (after gapless trimming), when timestamps count frames.
+fn packet_position(packet: &Packet, exact_timebase: bool) -> Option<u64> {
+    if !exact_timebase {
+        return None;
+    }
+    let pos = packet
+        .pts
+        .get()
+        .checked_add(i64::try_from(packet.trim_start.get()).ok()?)?;
+    u64::try_from(pos).ok()
+}
+
 /// After this many consecutive packets fail to decode, decoding stops.
 const MAX_CONSECUTIVE_BAD_PACKETS: usize = 256;
 
 /// Decodes all of `path` into native planar channels with their roles.
 ///
-/// Gapless: MP3 (LAME/Xing delay and padding), Vorbis, FLAC and PCM are trimmed to the original
-/// length (symphonia 0.6 trims in the decoder, `AudioDecoderOptions::gapless`, on by default and
-/// set explicitly here); for CAF the packet table's priming and remainder frames are trimmed here.
+/// Gapless: MP3 (LAME/Xing delay and padding) and Ogg Vorbis are trimmed to the original
+/// length by symphonia 0.6 (in the decoder: `AudioDecoderOptions::gapless`, on by default and
+/// set explicitly here). MP4/M4A (iTunSMPB tag, else the edit list) and CAF (packet table) are
+/// trimmed here, since symphonia does not. ADTS `.aac` has no gapless information.
 ///
 /// A truncated or partly damaged file is not an error: what can be decoded is returned, with a
-/// message in `warnings`. Packets that fail to decode are replaced by silence of their length so
-/// later audio stays in time.
+/// message in `warnings`. Packets that fail to decode, and packets the demuxer dropped (seen as
+/// a jump in timestamps, when the timebase is 1/rate), are replaced by silence of their length
+/// so later audio stays in time. NaN/infinite samples become 0. A panic inside symphonia is
+/// caught and reported as [`MediaError::Decode`] (the panic hook still runs).
 pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
+    guard(path, || decode_unguarded(path))
+}
+
+fn decode_unguarded(path: &Path) -> Result<DecodedAudio, MediaError> {
     let file_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let Opened {
         mut reader,
@@ -296,6 +405,13 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
     let mut packets_bad = 0usize;
     let mut consecutive_bad = 0usize;
     let mut first_bad: Option<String> = None;
+    // Packet timestamps count frames only when the timebase is exactly 1/rate.
+    let exact_timebase = track
+        .time_base
+        .is_some_and(|tb| tb.numer.get() == 1 && tb.denom.get() == sample_rate);
+    let mut gap_frames = 0u64;
+    // Silence for damaged packets before the channel count is known.
+    let mut lead_silence = 0usize;
     let mut any_packet_trim = false;
     let mut stop_reason: Option<String> = None;
 
@@ -328,21 +444,43 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
                 if planes == 0 {
                     continue;
                 }
-                if packets_ok == 0 && channels.iter().all(Vec::is_empty) {
+                if packets_ok == 0 {
                     // The first decoded buffer is the truth about layout and rate.
                     let spec_rate = buf.spec().rate();
                     if spec_rate > 0 {
                         sample_rate = spec_rate;
                     }
                     if channels.len() != planes {
+                        // Keep any silence that stands in for damaged leading packets.
+                        let lead = channels.first().map_or(lead_silence, Vec::len);
                         reserve = plausible_reserve(track.num_frames, planes, file_len);
-                        channels = (0..planes).map(|_| Vec::with_capacity(reserve)).collect();
+                        channels = (0..planes)
+                            .map(|_| {
+                                let mut v = Vec::with_capacity(reserve.max(lead));
+                                v.resize(lead, 0.0);
+                                v
+                            })
+                            .collect();
                     }
                     roles = roles_for(Some(buf.spec().channels()), planes);
                 }
                 if planes != channels.len() || buf.spec().rate() != sample_rate {
                     stop_reason = Some("channel count or sample rate changes mid-file".into());
                     break;
+                }
+                // A packet that starts later than the audio so far means the demuxer dropped
+                // damaged data (FLAC frame, Ogg page): fill the gap to keep later audio in time.
+                if let Some(pos) = packet_position(&packet, exact_timebase) {
+                    let len = channels[0].len() as u64;
+                    if pos > len {
+                        let gap = pos - len;
+                        if gap <= MAX_GAP_SECONDS * u64::from(sample_rate) {
+                            for ch in channels.iter_mut() {
+                                ch.resize(pos as usize, 0.0);
+                            }
+                            gap_frames += gap;
+                        }
+                    }
                 }
                 append_planar(&buf, &mut channels);
                 packets_ok += 1;
@@ -357,10 +495,11 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
                     timebase_to_frames(packet.dur.get(), track.time_base, sample_rate)
                 {
                     let frames = frames.min(u64::from(sample_rate)) as usize;
-                    if packets_ok > 0 {
-                        for ch in channels.iter_mut() {
-                            ch.resize(ch.len() + frames, 0.0);
-                        }
+                    if channels.is_empty() {
+                        lead_silence += frames;
+                    }
+                    for ch in channels.iter_mut() {
+                        ch.resize(ch.len() + frames, 0.0);
                     }
                 }
                 if consecutive_bad >= MAX_CONSECUTIVE_BAD_PACKETS {
@@ -398,6 +537,18 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
         });
     }
 
+    // MP4/M4A: symphonia ignores edit lists and iTunSMPB; trim encoder priming and padding here.
+    // Lossless codecs decode to their exact length, so only a start edit applies to them (the
+    // edit's length is often in a coarse movie timescale).
+    if format_name == "isomp4" {
+        if let Some(mut trim) = mp4::mp4_trim(path, track.id, sample_rate) {
+            if is_lossless(params.codec) {
+                trim.keep_frames = None;
+            }
+            mp4::apply_trim(&mut channels, trim);
+        }
+    }
+
     // CAF carries priming/remainder frames in its packet table but symphonia does not trim them.
     if is_caf && !any_packet_trim {
         let delay = track.delay.unwrap_or(0) as usize;
@@ -411,11 +562,30 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
         }
     }
 
+    // NaN or infinity (float files, damaged data) would poison every filter downstream.
+    let mut non_finite = 0usize;
+    for x in channels.iter_mut().flatten() {
+        if !x.is_finite() {
+            *x = 0.0;
+            non_finite += 1;
+        }
+    }
+    if non_finite > 0 {
+        warnings.push(format!(
+            "{non_finite} non-finite sample(s) (NaN or infinity) replaced by 0"
+        ));
+    }
+
     let frames = channels[0].len();
     if packets_bad > 0 {
         warnings.push(format!(
             "{packets_bad} damaged packet(s) replaced by silence ({})",
             first_bad.unwrap_or_default()
+        ));
+    }
+    if gap_frames > 0 {
+        warnings.push(format!(
+            "{gap_frames} frames lost to damaged data were replaced by silence"
         ));
     }
     let expected = track.num_frames.filter(|_| exact_length);
@@ -429,6 +599,13 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
     } else if truncated_header || shortfall.is_some() {
         warnings.push(format!(
             "file is truncated: decoded {frames}{of_expected} frames ({decoded_s:.3} s)"
+        ));
+    } else if let Some(problem) = (format_name == "ogg")
+        .then(|| ogg_end_problem(path, frames, track.num_frames.is_some()))
+        .flatten()
+    {
+        warnings.push(format!(
+            "{problem}: decoded {frames} frames ({decoded_s:.3} s)"
         ));
     }
     if frames == 0 && warnings.is_empty() {

@@ -137,7 +137,10 @@ mod tests {
         let p = Path::new("/x/y.wav");
         let e = MediaError::from_io(p, &Error::from(ErrorKind::PermissionDenied));
         assert!(matches!(e, MediaError::Unreadable { .. }));
-        assert_eq!(e.to_string(), "/x/y.wav: cannot read file: permission denied");
+        assert_eq!(
+            e.to_string(),
+            "/x/y.wav: cannot read file: permission denied"
+        );
         let e = MediaError::from_io(p, &Error::from(ErrorKind::NotFound));
         assert!(matches!(e, MediaError::NotFound { .. }));
         assert_eq!(e.to_string(), "/x/y.wav: file not found");

@@ -1,13 +1,20 @@
 //! Stem loading: decode (symphonia), fold multichannel to stereo (ITU-R BS.775), resample once
 //! at load (rubato FFT), several stems in parallel (rayon). Never runs on the audio thread.
 //!
-//! Formats: WAV (8/16/24/32-bit integer, 32/64-bit float, WAVE_FORMAT_EXTENSIBLE), AIFF/AIFC,
-//! FLAC, MP3 (gapless via the LAME/Xing header), Ogg Vorbis, AAC and ALAC in MP4/M4A and CAF,
-//! ADTS AAC, and Vorbis/FLAC in Matroska.
+//! Formats (tested): WAV (8/16/24/32-bit integer, 32/64-bit float, WAVE_FORMAT_EXTENSIBLE, extra
+//! chunks before `data`), AIFF, FLAC, MP3 (gapless via the LAME/Xing header), Ogg Vorbis, AAC-LC
+//! and ALAC in MP4/M4A (gapless via edit list or iTunSMPB), ALAC in CAF. Also decoded by
+//! symphonia but not covered by tests here: AIFC, AAC in CAF, ADTS `.aac`, Vorbis/FLAC in
+//! Matroska. Not supported by symphonia 0.6: Opus, HE-AAC (SBR), AC-3, WMA, ...
+//!
+//! Entry points: [`load_stems`] / [`load_stem`] for the mixer; [`decode_file`] for the native
+//! channels with their [`ChannelRole`]s (loudness analysis of a file); [`probe_rate`] for a
+//! header-only look at the rate.
 
 mod channels;
 mod decode;
 mod error;
+mod mp4;
 mod resample;
 mod stem;
 

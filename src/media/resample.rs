@@ -183,7 +183,11 @@ mod tests {
             for (from, to) in [(44_100, 48_000), (48_000, 44_100), (22_050, 48_000)] {
                 let y = resample(&x, from, to).unwrap();
                 assert_eq!(y.len(), 2);
-                assert_eq!(y[0].len(), resampled_len(frames, from, to), "{frames} {from}->{to}");
+                assert_eq!(
+                    y[0].len(),
+                    resampled_len(frames, from, to),
+                    "{frames} {from}->{to}"
+                );
                 assert_eq!(y[1].len(), y[0].len());
             }
         }
