@@ -57,6 +57,71 @@ pub enum Commands {
         #[arg(long)]
         json: bool,
     },
+    /// Play a session without the mixer screen (a status line on stderr); exits after the end or `--to`.
+    Play {
+        /// A session file (.toml), a folder of stems, an audio file, or `demo`.
+        input: String,
+        /// Start time in seconds.
+        #[arg(long, value_name = "SEC")]
+        from: Option<f64>,
+        /// End time in seconds (default: the end of the longest stem).
+        #[arg(long, value_name = "SEC")]
+        to: Option<f64>,
+        /// Loop the range until Ctrl-C.
+        #[arg(long = "loop")]
+        looping: bool,
+        /// Print callback-time statistics (share of the period: p50, p99, p99.9, max) at the end.
+        #[arg(long)]
+        stats: bool,
+        /// Print every strip's peak and RMS and the master loudness as plain text once a second.
+        #[arg(long)]
+        peek: bool,
+        /// Output options.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// List audio hosts, output devices and their supported rates and formats.
+    Devices,
+}
+
+/// Where audio goes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OutputArgs {
+    /// Audio host: alsa, pulse, pipewire or jack (default: ALSA, then a running server).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<crate::audio::HostChoice>,
+    /// Output device (id or name; `ttymix devices` lists them).
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<String>,
+    /// Frames per device period.
+    #[arg(long, value_name = "FRAMES")]
+    pub buffer: Option<u32>,
+    /// Ask the device for this rate (default: the session rate, else the device's).
+    #[arg(long, value_name = "HZ")]
+    pub rate: Option<u32>,
+    /// `none`: no device; run on a silent real-time clock.
+    #[arg(long, value_name = "none")]
+    pub output: Option<NoOutput>,
+}
+
+/// The only value `--output` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoOutput {
+    /// No audio device.
+    None,
+}
+
+impl OutputArgs {
+    /// As the audio layer's options.
+    pub fn options(&self) -> crate::audio::OutputOptions {
+        crate::audio::OutputOptions {
+            host: self.host,
+            device: self.device.clone(),
+            buffer_frames: self.buffer,
+            rate_hz: self.rate,
+            output_none: self.output == Some(NoOutput::None),
+        }
+    }
 }
 
 /// Is this argument a session (demo, folder, .toml) rather than a single audio file?
@@ -141,6 +206,26 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Commands::Play {
+            input,
+            from,
+            to,
+            looping,
+            stats,
+            peek,
+            output,
+        } => {
+            let opts = crate::play::PlayOptions {
+                from_s: from,
+                to_s: to,
+                looping,
+                stats,
+                peek,
+                output: output.options(),
+            };
+            crate::play::play(&input, &opts)?;
+        }
+        Commands::Devices => print!("{}", crate::play::devices()),
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod keymap;
 pub mod load;
 pub mod loudness;
 pub mod media;
+pub mod play;
 pub mod player;
 pub mod render;
 pub mod session;

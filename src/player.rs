@@ -408,3 +408,9 @@ fn meter_thread(
         l.frames.fetch_add((block.len() / 2) as u64, Ordering::Relaxed);
     }
 }
+
+impl crate::audio::RenderCallback for EngineCallback {
+    fn render(&mut self, out: &mut [f32]) {
+        EngineCallback::render(self, out)
+    }
+}
