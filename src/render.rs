@@ -41,7 +41,7 @@ impl Default for RenderOptions {
         Self {
             from_s: None,
             to_s: None,
-            block_frames: 1024,
+            block_frames: 4096,
             progress: false,
         }
     }
@@ -233,8 +233,19 @@ fn write_wav(
         hound::WavWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), spec)
             .map_err(io_err)?;
     let mut engine = loaded.engine(opts.block_frames);
-    // The report measures what is written (after dither and quantisation).
-    let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
+    // The report measures what is written (after dither and quantisation), on its own thread so that
+    // metering (true peak is the costly part) overlaps the mixing.
+    let rate = loaded.sample_rate_hz;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<f32>>(16);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<f32>>();
+    let meter_thread = std::thread::spawn(move || -> Result<LoudnessReport> {
+        let mut meter = LoudnessMeter::new(rate, &[Channel::Left, Channel::Right])?;
+        for block in rx {
+            meter.add_interleaved_stereo(&block)?;
+            let _ = back_tx.send(block);
+        }
+        Ok(meter.finish())
+    });
     let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(end - start);
         b.set_style(
@@ -247,8 +258,8 @@ fn write_wav(
         b
     });
     let mut dither = Tpdf(0x9E37_79B9_7F4A_7C15);
-    let mut quantised: Vec<f32> = Vec::new();
-    run_engine(&mut engine, start, end, opts.block_frames, |block| {
+    let result = run_engine(&mut engine, start, end, opts.block_frames, |block| {
+        let mut quantised = back_rx.try_recv().unwrap_or_default();
         quantised.clear();
         match bits {
             Bits::Float32 => {
@@ -274,12 +285,19 @@ fn write_wav(
                 }
             }
         }
-        meter.add_interleaved_stereo(&quantised)?;
+        tx.send(quantised)
+            .map_err(|_| anyhow::anyhow!("loudness meter stopped"))?;
         if let Some(b) = &bar {
             b.inc((block.len() / 2) as u64);
         }
         Ok(())
-    })?;
+    });
+    drop(tx);
+    let report = meter_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("loudness meter failed"))?;
+    result?;
+    let report = report?;
     writer.finalize().map_err(io_err)?;
     // Data on disk before the rename makes it visible under the real name.
     std::fs::File::open(tmp)
@@ -288,5 +306,5 @@ fn write_wav(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    Ok(meter.finish())
+    Ok(report)
 }
