@@ -54,8 +54,8 @@ pub fn analyze_file(path: &Path) -> Result<LoudnessReport> {
     }
     let chans: Vec<&[f32]> = audio.channels.iter().map(|c| c.as_slice()).collect();
     let roles: Vec<Channel> = audio.roles.iter().map(|r| to_channel(*r)).collect();
-    Ok(loudness::measure_planar(&chans, &roles, audio.sample_rate)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?)
+    loudness::measure_planar(&chans, &roles, audio.sample_rate)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// The report of a session: the mix rendered in memory through the engine, and each track before its fader.
@@ -98,7 +98,10 @@ impl SessionReport {
         let mut s = String::from("Mix\n");
         s.push_str(&self.mix.to_text());
         s.push_str("\nTracks (before the fader)\n");
-        let f = |v: Option<f64>| v.map(|x| format!("{x:7.1}")).unwrap_or_else(|| "    n/a".into());
+        let f = |v: Option<f64>| {
+            v.map(|x| format!("{x:7.1}"))
+                .unwrap_or_else(|| "    n/a".into())
+        };
         s.push_str(&format!(
             "  {:<24} {:>7} {:>7} {:>7} {:>7}\n",
             "track", "LUFS", "LRA", "dBTP", "peak"

@@ -129,12 +129,17 @@ pub fn is_session_arg(arg: &str) -> bool {
     let p = Path::new(arg);
     (arg == "demo" && !p.exists())
         || p.is_dir()
-        || p.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        || p.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
 }
 
-fn open_session(arg: &str, rate: Option<u32>) -> Result<LoadedSession> {
+fn open_session(arg: &str, rate: Option<u32>, streaming: bool) -> Result<LoadedSession> {
     let session = Session::open(arg, crate::media::is_audio_path)?;
-    let loaded = LoadedSession::load(session, rate);
+    let loaded = if streaming {
+        LoadedSession::load_streaming(session, rate)
+    } else {
+        LoadedSession::load(session, rate)
+    };
     for t in &loaded.tracks {
         for w in &t.warnings {
             match &t.path {
@@ -173,7 +178,7 @@ pub fn run(cli: Cli) -> Result<()> {
             rate,
             json,
         } => {
-            let loaded = open_session(&input, rate)?;
+            let loaded = open_session(&input, rate, true)?;
             let opts = RenderOptions {
                 from_s: from,
                 to_s: to,
@@ -190,7 +195,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Commands::Analyze { input, rate, json } => {
             if is_session_arg(&input) {
-                let loaded = open_session(&input, rate)?;
+                let loaded = open_session(&input, rate, false)?;
                 let report = analyze::analyze_session(&loaded)?;
                 if json {
                     print_json(&report)?;

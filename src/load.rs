@@ -23,6 +23,9 @@ pub struct TrackAudio {
     pub warnings: Vec<String>,
     /// The stem's own rate before resampling.
     pub source_rate_hz: u32,
+    /// For offline render: a plain PCM WAV at the session rate streamed from disk instead of held in
+    /// memory (`audio` is then empty).
+    pub stream: Option<crate::media::wav_fast::PlainWav>,
 }
 
 /// A session with its audio loaded.
@@ -67,6 +70,7 @@ impl LoadedSession {
                     source_rate_hz: stem.source_rate,
                     warnings: stem.warnings,
                     audio: Ok(stem.channels.into_iter().map(Arc::from).collect()),
+                    stream: None,
                 },
                 Err(e) => TrackAudio {
                     name: t.display_name(),
@@ -74,7 +78,94 @@ impl LoadedSession {
                     source_rate_hz: 0,
                     warnings: Vec::new(),
                     audio: Err(e.to_string()),
+                    stream: None,
                 },
+            })
+            .collect();
+        LoadedSession {
+            tempo_bpm: session.file.tempo_bpm,
+            session,
+            sample_rate_hz,
+            tracks,
+        }
+    }
+
+    /// Like [`LoadedSession::load`], for offline render: stems that are plain PCM WAV files at the session
+    /// rate are streamed from disk (bounded memory, no decode pass before mixing); the rest are decoded.
+    pub fn load_streaming(session: Session, rate_override: Option<u32>) -> LoadedSession {
+        use crate::media::wav_fast::plain_wav;
+        if session.origin == Origin::Demo {
+            return Self::load(session, rate_override);
+        }
+        let paths: Vec<PathBuf> = (0..session.file.tracks.len())
+            .filter_map(|i| session.track_path(i))
+            .collect();
+        let headers: Vec<_> = paths.iter().map(|p| plain_wav(p)).collect();
+        let rate = rate_override.or(session.file.sample_rate).or_else(|| {
+            let rates: Vec<u32> = paths
+                .iter()
+                .filter_map(|p| crate::media::probe_rate(p).ok())
+                .collect();
+            crate::media::most_common_rate(&rates)
+        });
+        let streamable = |h: &Option<crate::media::wav_fast::PlainWav>| {
+            // integer PCM only: float files may hold NaN/inf, which the decoder reports
+            matches!((h, rate), (Some(w), Some(r)) if w.rate == r && w.tag == 1)
+        };
+        if !headers.iter().any(streamable) {
+            return Self::load(session, rate_override);
+        }
+        let decode_paths: Vec<PathBuf> = paths
+            .iter()
+            .zip(&headers)
+            .filter(|(_, h)| !streamable(h))
+            .map(|(p, _)| p.clone())
+            .collect();
+        let mut decoded = crate::media::load_stems(&decode_paths, rate).into_iter();
+        let sample_rate_hz = rate.unwrap_or(DEFAULT_RATE_HZ);
+        let tracks = session
+            .file
+            .tracks
+            .iter()
+            .zip(paths)
+            .zip(headers.iter())
+            .map(|((t, path), h)| {
+                if streamable(h) {
+                    return TrackAudio {
+                        name: t.display_name(),
+                        path: Some(path),
+                        source_rate_hz: sample_rate_hz,
+                        warnings: Vec::new(),
+                        audio: Ok(Vec::new()),
+                        stream: *h,
+                    };
+                }
+                match decoded.next() {
+                    Some(Ok(stem)) => TrackAudio {
+                        name: t.display_name(),
+                        path: Some(path),
+                        source_rate_hz: stem.source_rate,
+                        warnings: stem.warnings,
+                        audio: Ok(stem.channels.into_iter().map(Arc::from).collect()),
+                        stream: None,
+                    },
+                    Some(Err(e)) => TrackAudio {
+                        name: t.display_name(),
+                        path: Some(path),
+                        source_rate_hz: 0,
+                        warnings: Vec::new(),
+                        audio: Err(e.to_string()),
+                        stream: None,
+                    },
+                    None => TrackAudio {
+                        name: t.display_name(),
+                        path: Some(path),
+                        source_rate_hz: 0,
+                        warnings: Vec::new(),
+                        audio: Err("internal error: stem missing from the load".into()),
+                        stream: None,
+                    },
+                }
             })
             .collect();
         LoadedSession {
@@ -108,6 +199,7 @@ impl LoadedSession {
                 source_rate_hz: rate,
                 warnings: Vec::new(),
                 audio: Ok(t.channels.into_iter().map(Arc::from).collect()),
+                stream: None,
             })
             .collect();
         LoadedSession {
@@ -121,40 +213,56 @@ impl LoadedSession {
     /// The first offline track as an error `<path>: <reason>` (render and analyze refuse to run without
     /// every stem).
     pub fn first_offline(&self) -> Option<String> {
-        self.tracks.iter().find_map(|t| t.audio.as_ref().err().cloned())
+        self.tracks
+            .iter()
+            .find_map(|t| t.audio.as_ref().err().cloned())
     }
 
     /// Longest stem in frames.
     pub fn length_frames(&self) -> u64 {
         self.tracks
             .iter()
-            .filter_map(|t| t.audio.as_ref().ok())
-            .map(|c| c.first().map(|c| c.len()).unwrap_or(0) as u64)
+            .filter_map(|t| match (&t.stream, &t.audio) {
+                (Some(w), _) => Some(w.frames),
+                (None, Ok(c)) => Some(c.first().map(|c| c.len()).unwrap_or(0) as u64),
+                _ => None,
+            })
             .max()
             .unwrap_or(0)
     }
 
     /// Build an engine over these tracks with the session's settings applied from the first sample.
+    /// Offline tracks play silence; streamed tracks (only from [`LoadedSession::load_streaming`]) need
+    /// [`LoadedSession::render_engine`].
     pub fn engine(&self, max_block_frames: usize) -> Engine {
-        let tracks = self
-            .tracks
-            .iter()
-            .zip(&self.session.file.tracks)
-            .map(|(ta, tc)| {
-                let source: Box<dyn Source> = match &ta.audio {
-                    Ok(ch) => Box::new(MemorySource::new(ch.clone())),
-                    Err(_) => Box::new(SilentSource),
-                };
-                TrackInit {
-                    source,
-                    state: tc.strip_state(),
+        self.build_engine(max_block_frames, false)
+            .unwrap_or_else(|_| self.build_engine(max_block_frames, true).expect("no I/O"))
+    }
+
+    /// Build an engine for offline render, opening streamed stems; fails naming a stem that cannot be read.
+    pub fn render_engine(&self, max_block_frames: usize) -> anyhow::Result<Engine> {
+        self.build_engine(max_block_frames, false)
+    }
+
+    fn build_engine(&self, max_block_frames: usize, no_streams: bool) -> anyhow::Result<Engine> {
+        let mut tracks = Vec::with_capacity(self.tracks.len());
+        for (ta, tc) in self.tracks.iter().zip(&self.session.file.tracks) {
+            let source: Box<dyn Source> = match (&ta.stream, &ta.audio, &ta.path) {
+                (Some(_), _, Some(p)) if !no_streams => {
+                    Box::new(crate::media::stream::WavStreamSource::open(p)?)
                 }
-            })
-            .collect();
-        Engine::new(
+                (None, Ok(ch), _) => Box::new(MemorySource::new(ch.clone())),
+                _ => Box::new(SilentSource),
+            };
+            tracks.push(TrackInit {
+                source,
+                state: tc.strip_state(),
+            });
+        }
+        Ok(Engine::new(
             EngineConfig::new(self.sample_rate_hz, max_block_frames),
             self.session.file.master_state(),
             tracks,
-        )
+        ))
     }
 }

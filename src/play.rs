@@ -91,7 +91,10 @@ pub fn levels_line(loaded: &LoadedSession, handle: &PlayerHandle) -> String {
 /// Play a session until `--to` or the end (or Ctrl-C), draining the device before returning.
 pub fn play(arg: &str, opts: &PlayOptions) -> Result<()> {
     let session = Session::open(arg, crate::media::is_audio_path)?;
-    let want_rate = opts.output.rate_hz.unwrap_or_else(|| preferred_rate(&session));
+    let want_rate = opts
+        .output
+        .rate_hz
+        .unwrap_or_else(|| preferred_rate(&session));
     let negotiated = audio::negotiate(&opts.output, want_rate)?;
     let rate = negotiated.rate_hz();
     if let Some(note) = negotiated.rate_note() {
@@ -121,7 +124,10 @@ pub fn play(arg: &str, opts: &PlayOptions) -> Result<()> {
     let (start, end) = crate::render::frame_range(&loaded, &ropts)?;
     let mut engine = loaded.engine(negotiated.max_block_frames());
     // The same commands, at the same engine-clock frames, as an offline render of this range.
-    let _ = engine.push(Command::transport(0, TransportCommand::Seek { frame: start }));
+    let _ = engine.push(Command::transport(
+        0,
+        TransportCommand::Seek { frame: start },
+    ));
     if opts.looping {
         let _ = engine.push(Command::transport(
             0,

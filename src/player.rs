@@ -155,7 +155,8 @@ impl EngineCallback {
         }
         self.engine.process_interleaved(out);
         while let Some(src) = self.engine.take_retired_source() {
-            if let Err(EngineEvent::Retired(src)) = self.events.try_push(EngineEvent::Retired(src)) {
+            if let Err(EngineEvent::Retired(src)) = self.events.try_push(EngineEvent::Retired(src))
+            {
                 // The UI is not draining events; never free on this thread.
                 std::mem::forget(src);
             }
@@ -170,10 +171,10 @@ impl EngineCallback {
         let a = (-(frames as f32) / (RMS_WINDOW_MS / 1000.0 * rate)).exp();
         let update = |ms: &mut [f32; 2], m: &StripMeter, dst: &StripMeters| {
             let n = m.frames.max(1) as f64;
-            for ch in 0..2 {
+            for (ch, ms) in ms.iter_mut().enumerate() {
                 let block = (m.sum_sq[ch] / n) as f32;
-                ms[ch] = a * ms[ch] + (1.0 - a) * block;
-                dst.rms[ch].store(ms[ch].sqrt());
+                *ms = a * *ms + (1.0 - a) * block;
+                dst.rms[ch].store(ms.sqrt());
                 dst.peak[ch].fetch_max(m.peak[ch]);
             }
         };
@@ -405,7 +406,8 @@ fn meter_thread(
             .filter_map(|c| ebu.prev_true_peak(c).ok())
             .fold(0.0f64, f64::max);
         l.true_peak.fetch_max(tp as f32);
-        l.frames.fetch_add((block.len() / 2) as u64, Ordering::Relaxed);
+        l.frames
+            .fetch_add((block.len() / 2) as u64, Ordering::Relaxed);
     }
 }
 

@@ -9,7 +9,12 @@ use std::time::{Duration, Instant};
 /// A two-stem session at `rate` with settings, so the mix is not a plain copy of a file.
 fn session(dir: &Path, rate: u32, seconds: f64) {
     let n = (rate as f64 * seconds) as usize;
-    write_wav(&dir.join("a.wav"), rate, 24, &[noise(11, n, 0.3), noise(12, n, 0.3)]);
+    write_wav(
+        &dir.join("a.wav"),
+        rate,
+        24,
+        &[noise(11, n, 0.3), noise(12, n, 0.3)],
+    );
     write_wav(&dir.join("b.wav"), rate, 24, &[sine(330.0, 0.4, rate, n)]);
     std::fs::write(
         dir.join("s.toml"),
@@ -27,9 +32,9 @@ fn render_f32(dir: &Path, extra: &[&str]) -> Vec<f32> {
         .success();
     let (_, ch) = read_wav(&dir.join("r.wav"));
     let mut v = Vec::with_capacity(ch[0].len() * 2);
-    for i in 0..ch[0].len() {
-        v.push(ch[0][i] as f32);
-        v.push(ch[1][i] as f32);
+    for (l, r) in ch[0].iter().zip(&ch[1]) {
+        v.push(*l as f32);
+        v.push(*r as f32);
     }
     v
 }
@@ -58,11 +63,17 @@ fn alsa_file_plugin_receives_the_render_sample_for_sample() {
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{err}");
-        assert!(err.contains("f32") && err.contains(&format!("{rate} Hz")), "{err}");
+        assert!(
+            err.contains("f32") && err.contains(&format!("{rate} Hz")),
+            "{err}"
+        );
         let played = read_f32_le(&raw);
         let rendered = render_f32(d, &["--to", "1.5"]);
         assert_eq!(rendered.len(), (rate as f64 * 1.5) as usize * 2);
-        assert!(played.len() >= rendered.len(), "the device got less than the range");
+        assert!(
+            played.len() >= rendered.len(),
+            "the device got less than the range"
+        );
         assert!(
             played[..rendered.len()] == rendered[..],
             "{rate} Hz: the device did not get the render's samples"
@@ -136,7 +147,11 @@ fn pulseaudio_server_receives_the_render_without_dropouts() {
         let a = &rendered[r0 + w * win..r0 + (w + 1) * win];
         let b = &recorded[p0 + w * win..p0 + (w + 1) * win];
         let energy: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum();
-        let error: f64 = a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum();
+        let error: f64 = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+            .sum();
         if error > 0.1 * energy {
             bad += 1;
         }

@@ -12,12 +12,20 @@ fn db(x: f64) -> f64 {
 }
 
 /// Four stems in several PCM formats, and a session file with non-trivial settings.
-fn make_session(dir: &Path) -> Vec<(Vec<Vec<f32>>, f64, f64, bool, f64)> {
+fn make_session(dir: &Path) {
     let n = 24_000;
     let stems = vec![
         ("a_mono16.wav", 16u16, vec![noise(1, n, 0.4)]),
-        ("b_stereo24.wav", 24, vec![noise(2, n + 500, 0.3), noise(3, n + 500, 0.3)]),
-        ("c_stereo32f.wav", 32, vec![noise(4, n - 700, 0.5), noise(5, n - 700, 0.2)]),
+        (
+            "b_stereo24.wav",
+            24,
+            vec![noise(2, n + 500, 0.3), noise(3, n + 500, 0.3)],
+        ),
+        (
+            "c_stereo32f.wav",
+            32,
+            vec![noise(4, n - 700, 0.5), noise(5, n - 700, 0.2)],
+        ),
         ("d_mono24.wav", 24, vec![sine(440.0, 0.3, RATE, n)]),
     ];
     // (trim, gain, invert, pan) per track
@@ -28,16 +36,13 @@ fn make_session(dir: &Path) -> Vec<(Vec<Vec<f32>>, f64, f64, bool, f64)> {
         (0.0, 0.0, true, 0.25),
     ];
     let mut toml = String::from("sample_rate = 48000\n[master]\ngain_db = -1.0\n");
-    let mut out = Vec::new();
     for ((name, bits, chans), (trim, gain, inv, pan)) in stems.into_iter().zip(settings) {
         write_wav(&dir.join(name), RATE, bits, &chans);
         toml.push_str(&format!(
             "[[track]]\nfile = \"{name}\"\ntrim_db = {trim:?}\ngain_db = {gain:?}\ninvert_polarity = {inv}\npan = {pan:?}\n"
         ));
-        out.push((chans, trim, gain, inv, pan));
     }
     std::fs::write(dir.join("mix.toml"), toml).unwrap();
-    out
 }
 
 #[test]
@@ -60,7 +65,11 @@ fn render_equals_an_independent_f64_sum() {
         ("d_mono24.wav", 0.0, 0.0, true, 0.25),
     ];
     let len = 24_500;
-    assert_eq!(mix[0].len(), len, "the mix lasts as long as the longest stem");
+    assert_eq!(
+        mix[0].len(),
+        len,
+        "the mix lasts as long as the longest stem"
+    );
     let mut rl = vec![0.0f64; len];
     let mut rr = vec![0.0f64; len];
     for (name, trim, gain, inv, pan) in settings {
@@ -106,7 +115,10 @@ fn a_track_against_its_inverted_copy_nulls() {
         .success();
     let (_, m) = read_wav(&dir.path().join("o.wav"));
     let peak = m.iter().flatten().fold(0.0f64, |a, x| a.max(x.abs()));
-    assert!(peak == 0.0 || 20.0 * peak.log10() < -120.0, "residual {peak}");
+    assert!(
+        peak == 0.0 || 20.0 * peak.log10() < -120.0,
+        "residual {peak}"
+    );
     // and without the inversion it does not null (the test can fail)
     std::fs::write(
         dir.path().join("s.toml"),
@@ -126,9 +138,16 @@ fn a_track_against_its_inverted_copy_nulls() {
 fn from_and_to_select_exact_frames() {
     let dir = tempdir();
     let ramp: Vec<f32> = (0..48_000).map(|i| i as f32 / 65_536.0).collect();
-    write_wav(&dir.path().join("r.wav"), RATE, 32, &[ramp.clone(), ramp.clone()]);
+    write_wav(
+        &dir.path().join("r.wav"),
+        RATE,
+        32,
+        &[ramp.clone(), ramp.clone()],
+    );
     ttymix()
-        .args(["render", ".", "-o", "out.wav", "--bits", "32f", "--from", "0.25", "--to", "0.5"])
+        .args([
+            "render", ".", "-o", "out.wav", "--bits", "32f", "--from", "0.25", "--to", "0.5",
+        ])
         .current_dir(dir.path())
         .assert()
         .success();
@@ -146,7 +165,12 @@ fn sixteen_bit_output_is_dithered() {
     let dir = tempdir();
     let amp = db(-100.0);
     let s = sine(1000.0, amp, RATE, 96_000);
-    write_wav(&dir.path().join("quiet.wav"), RATE, 32, &[s.clone(), s.clone()]);
+    write_wav(
+        &dir.path().join("quiet.wav"),
+        RATE,
+        32,
+        &[s.clone(), s.clone()],
+    );
     ttymix()
         .args(["render", ".", "-o", "out.wav", "--bits", "16"])
         .current_dir(dir.path())
@@ -177,13 +201,25 @@ fn sixteen_bit_output_is_dithered() {
 #[test]
 fn a_folder_mixes_every_stem_at_unity_sorted_by_name() {
     let dir = tempdir();
-    write_wav(&dir.path().join("b.wav"), RATE, 32, &[vec![0.25; 1000], vec![0.5; 1000]]);
+    write_wav(
+        &dir.path().join("b.wav"),
+        RATE,
+        32,
+        &[vec![0.25; 1000], vec![0.5; 1000]],
+    );
     write_wav(&dir.path().join("a.wav"), RATE, 32, &[vec![0.125; 2000]]);
     std::fs::write(dir.path().join("notes.txt"), "not audio").unwrap();
     let out = tempdir();
     let o = out.path().join("m.wav");
     ttymix()
-        .args(["render", dir.path().to_str().unwrap(), "-o", o.to_str().unwrap(), "--bits", "32f"])
+        .args([
+            "render",
+            dir.path().to_str().unwrap(),
+            "-o",
+            o.to_str().unwrap(),
+            "--bits",
+            "32f",
+        ])
         .assert()
         .success();
     let (_, m) = read_wav(&o);
@@ -203,7 +239,10 @@ fn refuses_to_overwrite_an_input_and_leaves_it_intact() {
         .assert()
         .failure();
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(err.starts_with("error: ./x.wav: refusing to overwrite"), "{err}");
+    assert!(
+        err.starts_with("error: ./x.wav: refusing to overwrite"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(dir.path().join("x.wav")).unwrap(), before);
 }
 
@@ -242,4 +281,56 @@ fn json_report_has_the_fixed_keys() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+}
+
+#[test]
+fn bulk_wav_reader_and_streaming_match_symphonia_bit_for_bit() {
+    use ttymix::media::{decode_file, decode_file_symphonia, wav_fast::plain_wav};
+    let dir = tempdir();
+    for (bits, chans) in [(16u16, 1usize), (16, 2), (24, 1), (24, 2), (32, 2), (32, 1)] {
+        let path = dir.path().join(format!("x{bits}_{chans}.wav"));
+        let c: Vec<Vec<f32>> = (0..chans)
+            .map(|k| noise(40 + k as u64, 9_999, 0.9))
+            .collect();
+        write_wav(&path, 44_100, bits, &c);
+        assert!(
+            plain_wav(&path).is_some(),
+            "{bits}-bit {chans} ch takes the bulk path"
+        );
+        let fast = decode_file(&path).unwrap();
+        let sym = decode_file_symphonia(&path).unwrap();
+        assert_eq!(fast.channels, sym.channels, "{bits}-bit {chans} ch");
+        assert_eq!(fast.roles, sym.roles);
+        assert_eq!(fast.sample_rate, sym.sample_rate);
+    }
+    // a render streams WAV stems from disk; it must equal the in-memory mix (analyze renders in memory)
+    let d = dir.path();
+    std::fs::create_dir(d.join("s")).unwrap();
+    write_wav(
+        &d.join("s/a.wav"),
+        RATE,
+        24,
+        &[noise(1, 30_000, 0.3), noise(2, 30_000, 0.3)],
+    );
+    write_wav(&d.join("s/b.wav"), RATE, 16, &[noise(3, 20_000, 0.3)]);
+    let rendered = ttymix()
+        .current_dir(d)
+        .args(["render", "s", "-o", "o.wav", "--bits", "32f", "--json"])
+        .output()
+        .unwrap();
+    let analyzed = ttymix()
+        .current_dir(d)
+        .args(["analyze", "s", "--json"])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&rendered.stdout).unwrap();
+    let a: serde_json::Value = serde_json::from_slice(&analyzed.stdout).unwrap();
+    for k in [
+        "integrated_lufs",
+        "true_peak_dbtp",
+        "sample_peak_dbfs",
+        "duration_s",
+    ] {
+        assert_eq!(r[k], a["mix"][k], "{k}");
+    }
 }

@@ -357,6 +357,14 @@ const MAX_CONSECUTIVE_BAD_PACKETS: usize = 256;
 /// so later audio stays in time. NaN/infinite samples become 0. A panic inside symphonia is
 /// caught and reported as [`MediaError::Decode`] (the panic hook still runs).
 pub fn decode_file(path: &Path) -> Result<DecodedAudio, MediaError> {
+    if let Some(a) = super::wav_fast::try_decode(path) {
+        return Ok(a);
+    }
+    guard(path, || decode_unguarded(path))
+}
+
+/// [`decode_file`] without the bulk PCM WAV reader: always symphonia (tests compare the two).
+pub fn decode_file_symphonia(path: &Path) -> Result<DecodedAudio, MediaError> {
     guard(path, || decode_unguarded(path))
 }
 

@@ -17,11 +17,13 @@ mod error;
 mod mp4;
 mod resample;
 mod stem;
+pub mod stream;
+pub mod wav_fast;
 
 use std::path::PathBuf;
 
 pub use channels::{fold_to_stereo, ChannelRole, FOLD_GAIN_OTHER, FOLD_GAIN_SIDE};
-pub use decode::{decode_file, is_audio_path, probe_rate, AUDIO_EXTENSIONS};
+pub use decode::{decode_file, decode_file_symphonia, is_audio_path, probe_rate, AUDIO_EXTENSIONS};
 pub use error::{MediaError, IN_MEMORY};
 pub use resample::{resample, resampled_len};
 pub use stem::{load_stem, load_stems, most_common_rate, stem_from_decoded, Stem};
