@@ -121,7 +121,9 @@ impl LoadedSession {
     /// The first offline track as an error `<path>: <reason>` (render and analyze refuse to run without
     /// every stem).
     pub fn first_offline(&self) -> Option<String> {
-        self.tracks.iter().find_map(|t| t.audio.as_ref().err().cloned())
+        self.tracks
+            .iter()
+            .find_map(|t| t.audio.as_ref().err().cloned())
     }
 
     /// Longest stem in frames.

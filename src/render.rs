@@ -84,7 +84,10 @@ pub fn run_engine(
     block_frames: usize,
     mut sink: impl FnMut(&[f32]) -> Result<()>,
 ) -> Result<()> {
-    let _ = engine.push(Command::transport(0, TransportCommand::Seek { frame: start }));
+    let _ = engine.push(Command::transport(
+        0,
+        TransportCommand::Seek { frame: start },
+    ));
     let _ = engine.push(Command::transport(0, TransportCommand::Play));
     let block = block_frames.min(engine.max_block_frames()).max(1);
     let mut l = vec![0.0f32; block];
@@ -229,9 +232,8 @@ fn write_wav(
     let io_err = |e: hound::Error| anyhow::anyhow!("{}: {e}", tmp.display());
     let file = std::fs::File::create(tmp)
         .map_err(|e| anyhow::anyhow!("{}: {}", tmp.display(), crate::session::io_reason(&e)))?;
-    let mut writer =
-        hound::WavWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), spec)
-            .map_err(io_err)?;
+    let mut writer = hound::WavWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), spec)
+        .map_err(io_err)?;
     let mut engine = loaded.engine(opts.block_frames);
     // The report measures what is written (after dither and quantisation).
     let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;

@@ -244,7 +244,10 @@ impl Engine {
         while done < frames_total {
             let n = (frames_total - done).min(CHUNK).min(self.max_block_frames);
             self.process(&mut tmp_l[..n], &mut tmp_r[..n]);
-            for (i, frame) in out[2 * done..2 * (done + n)].chunks_exact_mut(2).enumerate() {
+            for (i, frame) in out[2 * done..2 * (done + n)]
+                .chunks_exact_mut(2)
+                .enumerate()
+            {
                 frame[0] = tmp_l[i];
                 frame[1] = tmp_r[i];
             }

@@ -279,7 +279,8 @@ impl Session {
             if session_file.is_file() {
                 return Self::open_file(&session_file);
             }
-            let rd = std::fs::read_dir(path).map_err(|e| SessionError::path(path, io_reason(&e)))?;
+            let rd =
+                std::fs::read_dir(path).map_err(|e| SessionError::path(path, io_reason(&e)))?;
             let mut files: Vec<PathBuf> = rd
                 .filter_map(|e| e.ok())
                 .map(|e| e.path())
@@ -307,7 +308,10 @@ impl Session {
                     ..Default::default()
                 },
             })
-        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        {
             Self::open_file(path)
         } else if is_audio(path) {
             // A single stem is a one-track session at unity.
@@ -381,9 +385,12 @@ impl Session {
 
     /// Write the session atomically to its save path.
     pub fn save(&self) -> Result<PathBuf, SessionError> {
-        let path = self
-            .save_path()
-            .ok_or_else(|| SessionError::path(Path::new("demo"), "the built-in demo has no file to save to"))?;
+        let path = self.save_path().ok_or_else(|| {
+            SessionError::path(
+                Path::new("demo"),
+                "the built-in demo has no file to save to",
+            )
+        })?;
         write_atomic(&path, self.file.to_toml().as_bytes())
             .map_err(|e| SessionError::path(&path, io_reason(&e)))?;
         Ok(path)

@@ -1,0 +1,137 @@
+//! A vertical level meter drawn into a buffer: block glyphs in eighths (or `#` with ASCII), a peak-hold mark,
+//! colour zones.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+
+/// Top of the meter scale (dBFS).
+pub const METER_MAX_DB: f32 = 0.0;
+/// Bottom of the meter scale (dBFS).
+pub const METER_MIN_DB: f32 = -60.0;
+
+const EIGHTHS: [&str; 9] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];
+
+/// One vertical bar.
+#[derive(Clone, Copy, Debug)]
+pub struct Meter {
+    /// Level in dBFS.
+    pub level_db: f32,
+    /// Held peak in dBFS.
+    pub hold_db: f32,
+    /// ASCII glyphs only.
+    pub ascii: bool,
+    /// Colours on.
+    pub color: bool,
+}
+
+/// Fraction of the scale filled by `db`.
+pub fn fraction(db: f32) -> f32 {
+    if !db.is_finite() && db < 0.0 {
+        return 0.0;
+    }
+    ((db - METER_MIN_DB) / (METER_MAX_DB - METER_MIN_DB)).clamp(0.0, 1.0)
+}
+
+/// The dB value at the bottom edge of row `row_from_bottom` of a meter `height` rows high.
+pub fn row_db(row_from_bottom: u16, height: u16) -> f32 {
+    METER_MIN_DB + (METER_MAX_DB - METER_MIN_DB) * row_from_bottom as f32 / height.max(1) as f32
+}
+
+/// Colour for a row whose bottom is at `db`.
+pub fn zone_color(db: f32) -> Color {
+    if db >= -6.0 {
+        Color::Red
+    } else if db >= -18.0 {
+        Color::Yellow
+    } else {
+        Color::Green
+    }
+}
+
+impl Meter {
+    /// Draw into `area` (every column of the area gets the same bar).
+    pub fn render(&self, area: Rect, buf: &mut Buffer) {
+        let h = area.height;
+        if h == 0 || area.width == 0 {
+            return;
+        }
+        let (full, partial) = if self.ascii {
+            ((fraction(self.level_db) * h as f32).round() as u16, 0usize)
+        } else {
+            let eighths = (fraction(self.level_db) * h as f32 * 8.0).round() as u32;
+            ((eighths / 8) as u16, (eighths % 8) as usize)
+        };
+        let hold_row = if self.hold_db.is_finite() && fraction(self.hold_db) > 0.0 {
+            Some(((fraction(self.hold_db) * h as f32).ceil() as u16).clamp(1, h) - 1)
+        } else {
+            None
+        };
+        for r in 0..h {
+            let y = area.y + h - 1 - r;
+            let color = zone_color(row_db(r, h));
+            let style = if self.color {
+                Style::default().fg(color)
+            } else {
+                Style::default()
+            };
+            let glyph = if r < full {
+                if self.ascii {
+                    "#"
+                } else {
+                    EIGHTHS[8]
+                }
+            } else if r == full && partial > 0 {
+                EIGHTHS[partial]
+            } else if Some(r) == hold_row {
+                if self.ascii {
+                    "-"
+                } else {
+                    "▔"
+                }
+            } else if self.ascii {
+                "."
+            } else {
+                "·"
+            };
+            let style = if glyph == "." || glyph == "·" {
+                if self.color {
+                    Style::default().fg(Color::DarkGray)
+                } else {
+                    Style::default()
+                }
+            } else {
+                style
+            };
+            for x in area.x..area.x + area.width {
+                if let Some(c) = buf.cell_mut((x, y)) {
+                    c.set_symbol(glyph).set_style(style);
+                }
+            }
+        }
+    }
+}
+
+/// Scale labels: (row from the top, text) for 0, -6, -12, -18, -30, -48 dB where they fit on distinct rows.
+pub fn scale_labels(height: u16) -> Vec<(u16, String)> {
+    let mut out: Vec<(u16, String)> = Vec::new();
+    for db in [0.0f32, -6.0, -12.0, -18.0, -24.0, -30.0, -40.0, -48.0] {
+        let frac = fraction(db);
+        // the row whose top edge is at this level
+        let from_top = ((1.0 - frac) * height as f32).floor() as u16;
+        if from_top >= height {
+            continue;
+        }
+        if out
+            .last()
+            .is_some_and(|(r, _)| *r + 1 >= from_top + 1 && *r >= from_top)
+        {
+            continue;
+        }
+        if out.last().is_some_and(|(r, _)| from_top <= *r) {
+            continue;
+        }
+        out.push((from_top, format!("{:>3}", db as i32)));
+    }
+    out
+}
