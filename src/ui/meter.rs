@@ -135,3 +135,82 @@ pub fn scale_labels(height: u16) -> Vec<(u16, String)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(level_db: f32, hold_db: f32, ascii: bool, h: u16) -> Vec<String> {
+        let area = Rect::new(0, 0, 1, h);
+        let mut buf = Buffer::empty(area);
+        Meter {
+            level_db,
+            hold_db,
+            ascii,
+            color: true,
+        }
+        .render(area, &mut buf);
+        (0..h).map(|y| buf[(0, y)].symbol().to_string()).collect()
+    }
+
+    #[test]
+    fn level_fills_cells_in_eighths() {
+        // 10 rows over 60 dB: 6 dB per row, 0.75 dB per eighth
+        let c = column(-30.0, f32::NEG_INFINITY, false, 10);
+        assert_eq!(c.iter().filter(|s| *s == "█").count(), 5);
+        assert_eq!(c[4], "·");
+        assert_eq!(c[5], "█");
+        // -33 dB: 27/60*80 = 36 eighths = 4 full rows and a half row
+        let c = column(-33.0, f32::NEG_INFINITY, false, 10);
+        assert_eq!(c.iter().filter(|s| *s == "█").count(), 4);
+        assert_eq!(c[5], "▄");
+        // silence and full scale
+        assert!(column(f32::NEG_INFINITY, f32::NEG_INFINITY, false, 10)
+            .iter()
+            .all(|s| s == "·"));
+        assert!(column(3.0, 3.0, false, 10).iter().all(|s| s == "█"));
+    }
+
+    #[test]
+    fn peak_hold_marks_its_row() {
+        // hold at -12 dB: 48/60 of 10 rows = row 8 from the bottom's top edge -> cell 7 from bottom (y = 2)
+        let c = column(-50.0, -12.0, false, 10);
+        assert_eq!(c[2], "▔");
+        assert_eq!(c.iter().filter(|s| *s == "▔").count(), 1);
+        let c = column(-50.0, -12.0, true, 10);
+        assert_eq!(c[2], "-");
+    }
+
+    #[test]
+    fn ascii_uses_whole_cells() {
+        let c = column(-33.0, f32::NEG_INFINITY, true, 10);
+        // 0.45 * 10 = 4.5 rounds to 5 (half away from zero)
+        assert_eq!(c.iter().filter(|s| *s == "#").count(), 5);
+        assert!(c.iter().all(|s| s.is_ascii()));
+    }
+
+    #[test]
+    fn zones_are_coloured() {
+        let area = Rect::new(0, 0, 1, 10);
+        let mut buf = Buffer::empty(area);
+        Meter {
+            level_db: 0.0,
+            hold_db: 0.0,
+            ascii: false,
+            color: true,
+        }
+        .render(area, &mut buf);
+        assert_eq!(buf[(0, 0)].fg, Color::Red); // top row: -6..0 dB
+        assert_eq!(buf[(0, 2)].fg, Color::Yellow); // -18..-12
+        assert_eq!(buf[(0, 9)].fg, Color::Green); // bottom
+    }
+
+    #[test]
+    fn scale_labels_sit_on_their_rows() {
+        let l = scale_labels(10);
+        assert_eq!(l[0], (0, "  0".to_string()));
+        assert_eq!(l[1], (1, " -6".to_string()));
+        assert!(l.contains(&(3, "-18".to_string())));
+        assert!(l.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+}
