@@ -244,7 +244,7 @@ fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
     if first + visible < n {
         put(
             buf,
-            body.x + strips_w - 1,
+            body.x + visible as u16 * STRIP_WIDTH - 1,
             body.y,
             1,
             if app.ascii { ">" } else { "▶" },
@@ -383,14 +383,32 @@ fn track_strip(app: &App, i: usize, r: Rect, buf: &mut Buffer) {
             st(app, Color::DarkGray)
         }
     };
-    put(buf, r.x, y0 + 3, 1, "M", on(t.mute, Color::Red));
-    put(buf, r.x + 2, y0 + 3, 1, "S", on(t.solo, Color::Yellow));
+    // on: capital and highlighted; off: small and dim (readable without colour)
+    let flag = |b: bool, upper: &'static str, lower: &'static str| if b { upper } else { lower };
+    put(
+        buf,
+        r.x,
+        y0 + 3,
+        1,
+        flag(t.mute, "M", "m"),
+        on(t.mute, Color::Red),
+    );
+    put(
+        buf,
+        r.x + 2,
+        y0 + 3,
+        1,
+        flag(t.solo, "S", "s"),
+        on(t.solo, Color::Yellow),
+    );
+    let (pu, pl) = if app.ascii { ("P", "p") } else { ("Ø", "ø") };
+    let pol = flag(t.invert_polarity, pu, pl);
     put(
         buf,
         r.x + 4,
         y0 + 3,
         1,
-        if app.ascii { "P" } else { "Ø" },
+        pol,
         on(t.invert_polarity, Color::Cyan),
     );
     put(
