@@ -122,12 +122,6 @@ pub fn scale_labels(height: u16) -> Vec<(u16, String)> {
         if from_top >= height {
             continue;
         }
-        if out
-            .last()
-            .is_some_and(|(r, _)| *r + 1 >= from_top + 1 && *r >= from_top)
-        {
-            continue;
-        }
         if out.last().is_some_and(|(r, _)| from_top <= *r) {
             continue;
         }
