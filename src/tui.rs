@@ -157,8 +157,9 @@ fn event_loop(
                     Err(e) => TrackStatus::Offline(e.clone()),
                 })
                 .collect();
-            app.outbox.clear();
-            app.playing = false;
+            // the engine starts from the session as edited so far: keep only transport commands
+            app.outbox
+                .retain(|c| matches!(c.kind, crate::engine::CommandKind::Transport(_)));
             if let Some(n) = negotiated.take() {
                 let engine = loaded.engine(n.max_block_frames());
                 let (player, callback) = player::bridge(engine, 1024);

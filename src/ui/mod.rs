@@ -471,7 +471,11 @@ fn master_strip(app: &App, r: Rect, buf: &mut Buffer) {
         format!("I {:>6}", fmt_db(ld.integrated_lufs)),
         format!("LRA{:>5.1}", ld.range_lu),
         format!("TP {:>5}", fmt_db(ld.true_peak_db)),
-        format!("cor{:>5.2}", ld.correlation),
+        if ld.correlation.is_finite() {
+            format!("cor{:>5.2}", ld.correlation)
+        } else {
+            "cor    -".to_string()
+        },
         format!("clip{:>4}", ld.clips),
     ];
     for (k, s) in rows.iter().enumerate() {
@@ -574,7 +578,7 @@ fn help(app: &App, body: Rect, scroll: u16, buf: &mut Buffer) {
     );
     let lines = help_lines(app);
     let rows = (body.height - 1) as usize;
-    let col_w = 60u16;
+    let col_w = 70u16;
     let cols = (body.width / col_w).max(1) as usize;
     let per_page = rows * cols;
     let start = (scroll as usize).min(lines.len().saturating_sub(per_page.min(lines.len())));
