@@ -106,8 +106,17 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     let mut terminal = ratatui::init();
     let result = event_loop(&mut terminal, &mut app, &opts, negotiated, rx, &signalled);
     ratatui::restore();
-    if signalled.load(Ordering::Relaxed) && app.dirty {
-        app.write_recovery().ok();
+    if app.dirty {
+        // a signal, or a save on quit that failed: keep the changes in the recovery file
+        match (app.write_recovery(), app.recovery_path()) {
+            (Ok(()), Some(p)) if !signalled.load(Ordering::Relaxed) => {
+                eprintln!("unsaved changes kept in {}", p.display())
+            }
+            (Err(e), Some(p)) => {
+                eprintln!("error: {}: {}", p.display(), crate::session::io_reason(&e))
+            }
+            _ => {}
+        }
     }
     for line in &app.peek_lines {
         println!("{line}");
