@@ -304,10 +304,16 @@ impl App {
             .iter()
             .filter(|s| matches!(s, TrackStatus::Offline(_)))
             .count();
-        self.message = if offline > 0 {
+        let loaded = if offline > 0 {
             format!("loaded; {offline} track(s) offline")
         } else {
             "loaded".into()
+        };
+        // keep what was said while loading (a restore, a missing device)
+        self.message = if self.message.is_empty() {
+            loaded
+        } else {
+            format!("{}; {loaded}", self.message)
         };
     }
 
