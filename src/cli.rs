@@ -7,17 +7,52 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use crate::analyze;
+use crate::audio::{HostChoice, OutputOptions};
 use crate::load::LoadedSession;
 use crate::render::{self, Bits, RenderOptions};
 use crate::session::Session;
 
 /// ttymix: a keyboard-driven terminal multitrack mixer.
 #[derive(Debug, Parser)]
-#[command(name = "ttymix", version, about, long_about = None)]
+#[command(name = "ttymix", version, about, long_about = None, args_conflicts_with_subcommands = true)]
 pub struct Cli {
-    /// What to do.
+    /// What to do (without a command: open the mixer).
     #[command(subcommand)]
-    pub command: Commands,
+    pub command: Option<Commands>,
+    /// Open the mixer on this session: a session file (.toml), a folder of stems, an audio file, or `demo`.
+    #[arg(default_value = ".")]
+    pub path: String,
+    /// Keymap file merged over the built-in keys (instead of keymap.toml in the config folder).
+    #[arg(long, value_name = "FILE")]
+    pub keymap: Option<PathBuf>,
+    /// Screen refresh cap, frames per second.
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=240))]
+    pub fps: u32,
+    /// Draw with ASCII characters only.
+    #[arg(long)]
+    pub ascii: bool,
+    /// Audio host (alsa, pulseaudio, ...).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<HostChoice>,
+    /// Output device id or name.
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<String>,
+    /// Frames per audio callback.
+    #[arg(long, value_name = "FRAMES")]
+    pub buffer: Option<u32>,
+    /// Required device rate in Hz.
+    #[arg(long, value_name = "HZ")]
+    pub rate: Option<u32>,
+    /// `none`: no audio device, run on a silent clock.
+    #[arg(long, value_name = "none")]
+    pub output: Option<OutputChoice>,
+}
+
+/// `--output` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputChoice {
+    /// No device: a silent clock drives the mixer.
+    None,
 }
 
 /// The commands.
@@ -168,7 +203,22 @@ fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return crate::tui::run(crate::tui::TuiOptions {
+            session: cli.path,
+            keymap: cli.keymap,
+            fps: cli.fps,
+            ascii: cli.ascii,
+            output: OutputOptions {
+                host: cli.host,
+                device: cli.device,
+                buffer_frames: cli.buffer,
+                rate_hz: cli.rate,
+                output_none: cli.output == Some(OutputChoice::None),
+            },
+        });
+    };
+    match command {
         Commands::Render {
             input,
             output,

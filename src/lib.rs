@@ -4,6 +4,7 @@
 //! files, decoding, loudness, the command line) feeds it or reports on it.
 
 pub mod analyze;
+pub mod app;
 pub mod audio;
 pub mod cli;
 pub mod demo;
@@ -17,3 +18,5 @@ pub mod play;
 pub mod player;
 pub mod render;
 pub mod session;
+pub mod tui;
+pub mod ui;

@@ -1,0 +1,816 @@
+//! The mixer's state machine: the model the UI draws, key and action handling, the engine commands each change
+//! emits (collected in [`App::outbox`] so tests can inspect them without audio), undo/redo, save and recovery.
+
+pub mod params;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::engine::{Command, StripId, StripParam, TransportCommand};
+use crate::keymap::{Action, Keymap, Mode, Resolution};
+use crate::session::{Origin, Session, SessionFile};
+
+pub use params::{ParamSpec, TRACK_PARAMS};
+
+/// Fader range in dB.
+pub const FADER_MIN_DB: f32 = -60.0;
+/// Fader maximum in dB.
+pub const FADER_MAX_DB: f32 = 12.0;
+/// Peak hold time on the meters.
+pub const PEAK_HOLD_MS: u64 = 1500;
+
+/// A track's loading state.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrackStatus {
+    /// Still decoding.
+    Loading,
+    /// Playing from memory.
+    Online,
+    /// Missing or broken stem: the reason.
+    Offline(String),
+}
+
+/// What the meters show for one strip (filled from the player's meter bank each frame).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StripLevels {
+    /// Peak per channel in dBFS since the last frame.
+    pub peak_db: [f32; 2],
+    /// RMS per channel in dBFS.
+    pub rms_db: [f32; 2],
+    /// Held peak per channel in dBFS.
+    pub hold_db: [f32; 2],
+    /// When each hold was set (ms on the app clock).
+    pub hold_at_ms: [u64; 2],
+    /// A sample reached 0 dBFS since the clip indicator was cleared.
+    pub clipped: bool,
+    /// Gain reduction in dB (positive).
+    pub gain_reduction_db: f32,
+}
+
+impl Default for StripLevels {
+    fn default() -> Self {
+        Self {
+            peak_db: [f32::NEG_INFINITY; 2],
+            rms_db: [f32::NEG_INFINITY; 2],
+            hold_db: [f32::NEG_INFINITY; 2],
+            hold_at_ms: [0; 2],
+            clipped: false,
+            gain_reduction_db: 0.0,
+        }
+    }
+}
+
+impl StripLevels {
+    /// Take new linear peak and RMS values at `now_ms`: update hold and clip.
+    pub fn update(&mut self, peak_lin: [f32; 2], rms_lin: [f32; 2], gr_db: f32, now_ms: u64) {
+        for ch in 0..2 {
+            let p = lin_to_db(peak_lin[ch]);
+            self.peak_db[ch] = p;
+            self.rms_db[ch] = lin_to_db(rms_lin[ch]);
+            if p >= self.hold_db[ch] || now_ms.saturating_sub(self.hold_at_ms[ch]) > PEAK_HOLD_MS {
+                self.hold_db[ch] = p;
+                self.hold_at_ms[ch] = now_ms;
+            }
+            if peak_lin[ch] >= 1.0 {
+                self.clipped = true;
+            }
+        }
+        self.gain_reduction_db = gr_db;
+    }
+}
+
+/// Linear amplitude to dBFS (−∞ for silence).
+pub fn lin_to_db(x: f32) -> f32 {
+    if x > 0.0 {
+        20.0 * x.log10()
+    } else {
+        f32::NEG_INFINITY
+    }
+}
+
+/// Master loudness figures for display.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Loudness {
+    /// Momentary LUFS.
+    pub momentary_lufs: f32,
+    /// Short-term LUFS.
+    pub short_term_lufs: f32,
+    /// Integrated LUFS.
+    pub integrated_lufs: f32,
+    /// Loudness range LU.
+    pub range_lu: f32,
+    /// True peak dBTP.
+    pub true_peak_db: f32,
+    /// Stereo correlation −1..1.
+    pub correlation: f32,
+    /// Samples at or above full scale on the master.
+    pub clips: u64,
+}
+
+impl Default for Loudness {
+    fn default() -> Self {
+        Self {
+            momentary_lufs: f32::NEG_INFINITY,
+            short_term_lufs: f32::NEG_INFINITY,
+            integrated_lufs: f32::NEG_INFINITY,
+            range_lu: 0.0,
+            true_peak_db: f32::NEG_INFINITY,
+            correlation: 0.0,
+            clips: 0,
+        }
+    }
+}
+
+/// Output device facts shown in the transport bar.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OutputInfo {
+    /// Device description, or "no audio output".
+    pub description: String,
+    /// Whether it is the silent clock.
+    pub silent: bool,
+    /// Median DSP load (fraction of the period).
+    pub load: Option<f64>,
+    /// Xruns plus overruns.
+    pub xruns: u64,
+}
+
+/// A pop-up over the mixer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Overlay {
+    /// Nothing.
+    None,
+    /// The help screen, scrolled by this many lines.
+    Help(u16),
+    /// Typing a value: the text so far.
+    Prompt(String),
+    /// A recovery file was found: restore it?
+    Recover(PathBuf),
+}
+
+/// One undo step: the mix settings before and after.
+#[derive(Clone, Debug)]
+struct Edit {
+    before: SessionFile,
+    after: SessionFile,
+}
+
+/// The whole UI state.
+pub struct App {
+    /// The session (its `file` is the live mix settings).
+    pub session: Session,
+    /// Loading state per track.
+    pub status: Vec<TrackStatus>,
+    /// Whether the session is still loading.
+    pub loading: bool,
+    /// Selected strip: a track index, or `tracks.len()` for the master.
+    pub selected: usize,
+    /// First visible track strip (kept so the selected one is in view).
+    pub scroll: usize,
+    /// Keymap.
+    pub keymap: Keymap,
+    /// Engine commands emitted and not yet sent.
+    pub outbox: Vec<Command>,
+    /// Session sample rate.
+    pub rate_hz: u32,
+    /// Longest stem.
+    pub length_frames: u64,
+    /// Playhead.
+    pub position_frames: u64,
+    /// Playing?
+    pub playing: bool,
+    /// Where the last play started (Stop returns here).
+    pub play_start_frames: u64,
+    /// Loop start.
+    pub loop_in_frames: Option<u64>,
+    /// Loop end.
+    pub loop_out_frames: Option<u64>,
+    /// Looping on?
+    pub loop_enabled: bool,
+    /// Markers, sorted.
+    pub markers: Vec<u64>,
+    /// Pop-up.
+    pub overlay: Overlay,
+    /// Inspector shown (and focused).
+    pub inspector: bool,
+    /// Selected parameter row in the inspector.
+    pub param_index: usize,
+    /// The status line message.
+    pub message: String,
+    /// Unsaved changes.
+    pub dirty: bool,
+    /// Bumped on every change (recovery writes when it moves).
+    pub generation: u64,
+    /// Quit requested.
+    pub quit: bool,
+    /// Per-track meter view.
+    pub levels: Vec<StripLevels>,
+    /// Master meter view.
+    pub master_levels: StripLevels,
+    /// Master loudness.
+    pub loudness: Loudness,
+    /// Output facts.
+    pub output: OutputInfo,
+    /// Plain ASCII drawing.
+    pub ascii: bool,
+    /// No colours.
+    pub no_color: bool,
+    /// The last "peek numbers" line (printed to stdout after exit).
+    pub peek_lines: Vec<String>,
+    undo: Vec<Edit>,
+    redo: Vec<Edit>,
+}
+
+/// Seek step of seek_back/seek_forward.
+pub const SEEK_STEP_S: f64 = 5.0;
+/// Pan step and fine step.
+pub const PAN_STEP: f32 = 0.1;
+/// Pan fine step.
+pub const PAN_FINE_STEP: f32 = 0.01;
+
+impl App {
+    /// A new app for `session` (tracks still loading).
+    pub fn new(session: Session, keymap: Keymap, rate_hz: u32) -> App {
+        let n = session.file.tracks.len();
+        App {
+            session,
+            status: vec![TrackStatus::Loading; n],
+            loading: true,
+            selected: 0,
+            scroll: 0,
+            keymap,
+            outbox: Vec::new(),
+            rate_hz,
+            length_frames: 0,
+            position_frames: 0,
+            playing: false,
+            play_start_frames: 0,
+            loop_in_frames: None,
+            loop_out_frames: None,
+            loop_enabled: false,
+            markers: Vec::new(),
+            overlay: Overlay::None,
+            inspector: false,
+            param_index: 0,
+            message: String::new(),
+            dirty: false,
+            generation: 0,
+            quit: false,
+            levels: vec![StripLevels::default(); n],
+            master_levels: StripLevels::default(),
+            loudness: Loudness::default(),
+            output: OutputInfo::default(),
+            ascii: false,
+            no_color: false,
+            peek_lines: Vec::new(),
+            undo: Vec::new(),
+            redo: Vec::new(),
+        }
+    }
+
+    /// Number of track strips.
+    pub fn track_count(&self) -> usize {
+        self.session.file.tracks.len()
+    }
+
+    /// Whether the master strip is selected.
+    pub fn master_selected(&self) -> bool {
+        self.selected >= self.track_count()
+    }
+
+    /// The session has finished loading: take the track states and the length.
+    pub fn loaded(
+        &mut self,
+        session: Session,
+        status: Vec<TrackStatus>,
+        rate_hz: u32,
+        length_frames: u64,
+    ) {
+        // keep edits made while loading
+        let file = std::mem::take(&mut self.session.file);
+        self.session = session;
+        if self.generation > 0 {
+            self.session.file = file;
+        }
+        self.levels = vec![StripLevels::default(); status.len()];
+        self.status = status;
+        self.rate_hz = rate_hz;
+        self.length_frames = length_frames;
+        self.loading = false;
+        self.selected = self.selected.min(self.track_count());
+        let offline = self
+            .status
+            .iter()
+            .filter(|s| matches!(s, TrackStatus::Offline(_)))
+            .count();
+        let loaded = if offline > 0 {
+            format!("loaded; {offline} track(s) offline")
+        } else {
+            "loaded".into()
+        };
+        // keep what was said while loading (a restore, a missing device)
+        self.message = if self.message.is_empty() {
+            loaded
+        } else {
+            format!("{}; {loaded}", self.message)
+        };
+    }
+
+    /// Handle a key press: prompts and overlays first, then the keymap.
+    pub fn handle_key(&mut self, key: &KeyEvent) {
+        match &mut self.overlay {
+            Overlay::Prompt(text) => {
+                match key.code {
+                    KeyCode::Enter => {
+                        let t = text.clone();
+                        self.overlay = Overlay::None;
+                        self.apply_typed(&t);
+                    }
+                    KeyCode::Esc => self.overlay = Overlay::None,
+                    KeyCode::Backspace => {
+                        text.pop();
+                    }
+                    KeyCode::Char(c) if c.is_ascii_digit() || c == '.' || c == '-' || c == '+' => {
+                        text.push(c)
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            Overlay::Help(scroll) => {
+                match key.code {
+                    KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
+                    KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+                    KeyCode::PageDown => *scroll = scroll.saturating_add(10),
+                    KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+                    KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::F(1) => {
+                        self.overlay = Overlay::None
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            Overlay::Recover(path) => {
+                let path = path.clone();
+                match key.code {
+                    KeyCode::Char('y') | KeyCode::Char('r') => {
+                        self.overlay = Overlay::None;
+                        self.restore_recovery(&path);
+                    }
+                    KeyCode::Char('n') | KeyCode::Char('d') | KeyCode::Esc => {
+                        self.overlay = Overlay::None;
+                        let _ = std::fs::remove_file(&path);
+                        self.message = "recovery file discarded".into();
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            Overlay::None => {}
+        }
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.action(Action::Quit);
+            return;
+        }
+        match self.keymap.feed_event(key) {
+            Some(Resolution::Matched(a)) => self.action(a),
+            Some(Resolution::Pending) | Some(Resolution::NotFound) | None => {}
+        }
+    }
+
+    fn apply_typed(&mut self, text: &str) {
+        let v: f32 = match text.trim().parse() {
+            Ok(v) if f32::is_finite(v) => v,
+            _ => {
+                self.message = format!("not a number: {text:?}");
+                return;
+            }
+        };
+        if self.inspector && !self.master_selected() {
+            let spec = &TRACK_PARAMS[self.param_index.min(TRACK_PARAMS.len() - 1)];
+            let i = self.selected;
+            self.edit(|f| (spec.set)(&mut f.tracks[i], v));
+        } else {
+            self.set_fader(v);
+        }
+    }
+
+    /// Set the selected fader to `db` (clamped), as one undo step.
+    pub fn set_fader(&mut self, db: f32) {
+        let db = db.clamp(FADER_MIN_DB, FADER_MAX_DB);
+        if self.master_selected() {
+            self.edit(|f| f.master.gain_db = db);
+        } else {
+            let i = self.selected;
+            self.edit(|f| f.tracks[i].gain_db = db);
+        }
+    }
+
+    fn fader_db(&self) -> f32 {
+        if self.master_selected() {
+            self.session.file.master.gain_db
+        } else {
+            self.session.file.tracks[self.selected].gain_db
+        }
+    }
+
+    fn nudge_fader(&mut self, delta_db: f32) {
+        let db = ((self.fader_db() + delta_db) * 10.0).round() / 10.0;
+        self.set_fader(db);
+    }
+
+    fn track_edit(&mut self, what: &str, f: impl FnOnce(&mut crate::session::TrackConfig)) {
+        if self.master_selected() {
+            self.message = format!("{what}: not on the master");
+            return;
+        }
+        let i = self.selected;
+        self.edit(|file| f(&mut file.tracks[i]));
+    }
+
+    /// Apply a change to the mix settings as one undo step, emitting the engine commands for what changed.
+    pub fn edit(&mut self, f: impl FnOnce(&mut SessionFile)) {
+        let before = self.session.file.clone();
+        f(&mut self.session.file);
+        let after = self.session.file.clone();
+        let cmds = diff_commands(&before, &after);
+        if cmds.is_empty() {
+            return;
+        }
+        self.outbox.extend(cmds);
+        self.undo.push(Edit { before, after });
+        self.redo.clear();
+        self.changed();
+    }
+
+    fn changed(&mut self) {
+        self.dirty = true;
+        self.generation += 1;
+    }
+
+    fn transport(&mut self, t: TransportCommand) {
+        self.outbox.push(Command::transport(0, t));
+    }
+
+    fn seek(&mut self, frame: u64) {
+        let frame = if self.length_frames > 0 {
+            frame.min(self.length_frames)
+        } else {
+            frame
+        };
+        self.position_frames = frame;
+        self.transport(TransportCommand::Seek { frame });
+    }
+
+    fn bar_frames(&self) -> u64 {
+        let bpm = self.session.file.tempo_bpm.unwrap_or(120.0).max(1.0);
+        (4.0 * 60.0 / bpm * self.rate_hz as f64).round() as u64
+    }
+
+    fn send_loop(&mut self) {
+        if let (Some(a), Some(b)) = (self.loop_in_frames, self.loop_out_frames) {
+            if a < b {
+                self.loop_enabled = true;
+                self.transport(TransportCommand::SetLoop {
+                    start_frame: a,
+                    end_frame: b,
+                });
+            }
+        }
+    }
+
+    /// Run an action.
+    pub fn action(&mut self, a: Action) {
+        let seek_step = (SEEK_STEP_S * self.rate_hz as f64) as u64;
+        match a {
+            Action::PlayPause => {
+                if self.playing {
+                    self.playing = false;
+                    self.transport(TransportCommand::Pause);
+                } else {
+                    self.playing = true;
+                    self.play_start_frames = self.position_frames;
+                    self.transport(TransportCommand::Play);
+                }
+            }
+            Action::Stop => {
+                self.playing = false;
+                self.transport(TransportCommand::Pause);
+                self.seek(self.play_start_frames);
+            }
+            Action::SeekBack => self.seek(self.position_frames.saturating_sub(seek_step)),
+            Action::SeekForward => self.seek(self.position_frames + seek_step),
+            Action::SeekBackBar => {
+                self.seek(self.position_frames.saturating_sub(self.bar_frames()))
+            }
+            Action::SeekForwardBar => self.seek(self.position_frames + self.bar_frames()),
+            Action::GoToStart => self.seek(0),
+            Action::GoToEnd => self.seek(self.length_frames),
+            Action::LoopToggle => {
+                if self.loop_in_frames.is_some() && self.loop_out_frames.is_some() {
+                    self.loop_enabled = !self.loop_enabled;
+                    let on = self.loop_enabled;
+                    self.transport(TransportCommand::LoopEnabled(on));
+                } else {
+                    self.message = "set the loop in (i) and out (o) first".into();
+                }
+            }
+            Action::LoopSetIn => {
+                self.loop_in_frames = Some(self.position_frames);
+                if self
+                    .loop_out_frames
+                    .is_some_and(|o| o <= self.position_frames)
+                {
+                    self.loop_out_frames = None;
+                }
+                self.send_loop();
+            }
+            Action::LoopSetOut => {
+                self.loop_out_frames = Some(self.position_frames);
+                if self
+                    .loop_in_frames
+                    .is_some_and(|i| i >= self.position_frames)
+                {
+                    self.loop_in_frames = None;
+                }
+                self.send_loop();
+            }
+            Action::MarkerAdd => {
+                if let Err(i) = self.markers.binary_search(&self.position_frames) {
+                    self.markers.insert(i, self.position_frames);
+                }
+                self.message = format!("marker {} added", self.markers.len());
+            }
+            Action::MarkerNext => {
+                if let Some(&m) = self.markers.iter().find(|&&m| m > self.position_frames) {
+                    self.seek(m);
+                }
+            }
+            Action::MarkerPrev => {
+                if let Some(&m) = self
+                    .markers
+                    .iter()
+                    .rev()
+                    .find(|&&m| m < self.position_frames)
+                {
+                    self.seek(m);
+                }
+            }
+            Action::SelectPrev => self.selected = self.selected.saturating_sub(1),
+            Action::SelectNext => self.selected = (self.selected + 1).min(self.track_count()),
+            Action::SelectFirst => self.selected = 0,
+            Action::SelectLast => self.selected = self.track_count(),
+            Action::FaderUp => self.nudge_fader(1.0),
+            Action::FaderDown => self.nudge_fader(-1.0),
+            Action::FaderUpFine => self.nudge_fader(0.1),
+            Action::FaderDownFine => self.nudge_fader(-0.1),
+            Action::FaderUpCoarse => self.nudge_fader(6.0),
+            Action::FaderDownCoarse => self.nudge_fader(-6.0),
+            Action::FaderUnity => self.set_fader(0.0),
+            Action::PanLeft => self.track_edit("pan", |t| t.pan = step_pan(t.pan, -PAN_STEP)),
+            Action::PanRight => self.track_edit("pan", |t| t.pan = step_pan(t.pan, PAN_STEP)),
+            Action::PanLeftFine => {
+                self.track_edit("pan", |t| t.pan = step_pan(t.pan, -PAN_FINE_STEP))
+            }
+            Action::PanRightFine => {
+                self.track_edit("pan", |t| t.pan = step_pan(t.pan, PAN_FINE_STEP))
+            }
+            Action::PanCenter => self.track_edit("pan", |t| t.pan = 0.0),
+            Action::Mute => self.track_edit("mute", |t| t.mute = !t.mute),
+            Action::Solo => self.track_edit("solo", |t| t.solo = !t.solo),
+            Action::ClearSolos => self.edit(|f| f.tracks.iter_mut().for_each(|t| t.solo = false)),
+            Action::Polarity => {
+                self.track_edit("polarity", |t| t.invert_polarity = !t.invert_polarity)
+            }
+            Action::ToggleInspector => {
+                self.inspector = !self.inspector;
+                self.keymap.set_mode(if self.inspector {
+                    Mode::Inspector
+                } else {
+                    Mode::Mixer
+                });
+            }
+            Action::ParamNext => self.param_index = (self.param_index + 1) % TRACK_PARAMS.len(),
+            Action::ParamPrev => {
+                self.param_index = (self.param_index + TRACK_PARAMS.len() - 1) % TRACK_PARAMS.len()
+            }
+            Action::ParamIncrease => self.step_param(|s| s.step),
+            Action::ParamDecrease => self.step_param(|s| -s.step),
+            Action::ParamIncreaseFine => self.step_param(|s| s.fine_step),
+            Action::ParamDecreaseFine => self.step_param(|s| -s.fine_step),
+            Action::ParamIncreaseCoarse => self.step_param(|s| s.coarse_step),
+            Action::ParamDecreaseCoarse => self.step_param(|s| -s.coarse_step),
+            Action::ParamReset => {
+                let spec = &TRACK_PARAMS[self.param_index % TRACK_PARAMS.len()];
+                self.track_edit(spec.name, |t| (spec.set)(t, spec.default));
+            }
+            Action::MonoCheck | Action::Dim | Action::CycleReference | Action::ToggleMeterMode => {
+                self.message = format!("{}: not available yet", a.description());
+            }
+            Action::Help => self.overlay = Overlay::Help(0),
+            Action::PeekNumbers => {
+                let line = self.peek_line();
+                self.message = line.clone();
+                self.peek_lines.push(line);
+            }
+            Action::TypeValue => self.overlay = Overlay::Prompt(String::new()),
+            Action::Undo => {
+                if let Some(e) = self.undo.pop() {
+                    self.outbox
+                        .extend(diff_commands(&self.session.file, &e.before));
+                    self.session.file = e.before.clone();
+                    self.redo.push(e);
+                    self.changed();
+                    self.message = "undone".into();
+                } else {
+                    self.message = "nothing to undo".into();
+                }
+            }
+            Action::Redo => {
+                if let Some(e) = self.redo.pop() {
+                    self.outbox
+                        .extend(diff_commands(&self.session.file, &e.after));
+                    self.session.file = e.after.clone();
+                    self.undo.push(e);
+                    self.changed();
+                    self.message = "redone".into();
+                } else {
+                    self.message = "nothing to redo".into();
+                }
+            }
+            Action::Cancel => {
+                self.overlay = Overlay::None;
+                self.keymap.reset();
+            }
+            Action::Save => self.save(),
+            Action::Quit => {
+                if self.dirty {
+                    self.save();
+                }
+                self.quit = true;
+            }
+        }
+        self.keep_selected_in_view_hint();
+    }
+
+    fn keep_selected_in_view_hint(&mut self) {
+        if self.selected < self.scroll {
+            self.scroll = self.selected;
+        }
+    }
+
+    /// Adjust `scroll` so the selected strip is among the `visible` track strips.
+    pub fn scroll_into_view(&mut self, visible: usize) {
+        let visible = visible.max(1);
+        let sel = self.selected.min(self.track_count().saturating_sub(1));
+        if sel < self.scroll {
+            self.scroll = sel;
+        } else if sel >= self.scroll + visible {
+            self.scroll = sel + 1 - visible;
+        }
+        let max_scroll = self.track_count().saturating_sub(visible);
+        self.scroll = self.scroll.min(max_scroll);
+    }
+
+    fn step_param(&mut self, delta: impl Fn(&ParamSpec) -> f32) {
+        let spec = &TRACK_PARAMS[self.param_index % TRACK_PARAMS.len()];
+        let d = delta(spec);
+        self.track_edit(spec.name, |t| {
+            let v = (spec.get)(t) + d;
+            let v = (v / spec.fine_step).round() * spec.fine_step;
+            (spec.set)(t, v.clamp(spec.min, spec.max));
+        });
+    }
+
+    /// Save the session file (atomically). The demo has nothing to save to.
+    pub fn save(&mut self) {
+        match self.session.origin {
+            Origin::Demo => {
+                self.message = "demo: nothing to save (the built-in song has no file)".into();
+            }
+            _ => match self.session.save() {
+                Ok(p) => {
+                    self.dirty = false;
+                    if let Some(r) = self.recovery_path() {
+                        let _ = std::fs::remove_file(r);
+                    }
+                    self.message = format!("saved {}", p.display());
+                }
+                Err(e) => self.message = format!("save failed: {e}"),
+            },
+        }
+    }
+
+    /// Where the recovery file goes: next to the save path, `<name>.recovery`. None for the demo.
+    pub fn recovery_path(&self) -> Option<PathBuf> {
+        recovery_path_for(&self.session)
+    }
+
+    /// Write the recovery file now (atomically).
+    pub fn write_recovery(&self) -> std::io::Result<()> {
+        if let Some(p) = self.recovery_path() {
+            crate::session::write_atomic(&p, self.session.file.to_toml().as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn restore_recovery(&mut self, path: &std::path::Path) {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.message = format!("{}: {}", path.display(), crate::session::io_reason(&e));
+                return;
+            }
+        };
+        match SessionFile::parse(&text, path) {
+            Ok(file) if file.tracks.len() == self.track_count() => {
+                self.edit(|f| *f = file);
+                self.message = format!("restored {}", path.display());
+            }
+            Ok(_) => self.message = format!("{}: track list differs; not restored", path.display()),
+            Err(e) => self.message = format!("{e}"),
+        }
+    }
+
+    /// One plain-text line: every strip's peak and RMS, and the master loudness.
+    pub fn peek_line(&self) -> String {
+        let mut parts = Vec::new();
+        for (t, l) in self.session.file.tracks.iter().zip(&self.levels) {
+            parts.push(format!(
+                "{} peak {} rms {}",
+                t.display_name(),
+                fmt_db(l.peak_db[0].max(l.peak_db[1])),
+                fmt_db(l.rms_db[0].max(l.rms_db[1]))
+            ));
+        }
+        let m = &self.master_levels;
+        let ld = &self.loudness;
+        parts.push(format!(
+            "master peak {} rms {} M {} S {} I {} LUFS LRA {:.1} LU TP {} dBTP",
+            fmt_db(m.peak_db[0].max(m.peak_db[1])),
+            fmt_db(m.rms_db[0].max(m.rms_db[1])),
+            fmt_db(ld.momentary_lufs),
+            fmt_db(ld.short_term_lufs),
+            fmt_db(ld.integrated_lufs),
+            ld.range_lu,
+            fmt_db(ld.true_peak_db)
+        ));
+        parts.join("; ")
+    }
+
+    /// Take the emitted commands.
+    pub fn drain_commands(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Update hold times etc.; returns nothing. `now` is used for the meter clock.
+    pub fn now_ms(start: Instant) -> u64 {
+        start.elapsed().as_millis() as u64
+    }
+}
+
+/// `<save path>.recovery`, or None for the demo.
+pub fn recovery_path_for(session: &Session) -> Option<PathBuf> {
+    let p = session.save_path()?;
+    let mut s = p.into_os_string();
+    s.push(".recovery");
+    Some(PathBuf::from(s))
+}
+
+fn step_pan(pan: f32, d: f32) -> f32 {
+    (((pan + d) * 100.0).round() / 100.0).clamp(-1.0, 1.0)
+}
+
+/// dB with one decimal, `-inf` for silence.
+pub fn fmt_db(db: f32) -> String {
+    if db.is_finite() {
+        format!("{db:.1}")
+    } else {
+        "-inf".into()
+    }
+}
+
+/// The engine commands that take the mix from `a` to `b` (track params in table order, then master gain).
+pub fn diff_commands(a: &SessionFile, b: &SessionFile) -> Vec<Command> {
+    let mut out = Vec::new();
+    for (i, (ta, tb)) in a.tracks.iter().zip(&b.tracks).enumerate() {
+        let strip = StripId::Track(i as u16);
+        for spec in TRACK_PARAMS {
+            if spec.changed(ta, tb) {
+                out.push(Command::strip(0, strip, (spec.command)(tb)));
+            }
+        }
+    }
+    if a.master.gain_db != b.master.gain_db {
+        out.push(Command::strip(
+            0,
+            StripId::Master,
+            StripParam::GainDb(b.master.gain_db),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

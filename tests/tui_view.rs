@@ -1,0 +1,201 @@
+//! Screen snapshots of the mixer and help (TestBackend into insta), the clip indicator, the "too small"
+//! notice, and the README key table against the live keymap.
+
+use std::path::PathBuf;
+
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+use ttymix::app::{App, Overlay, TrackStatus};
+use ttymix::keymap::{self, Keymap};
+use ttymix::session::{Origin, Session, SessionFile, TrackConfig};
+
+const NAMES: [&str; 8] = [
+    "Kick", "Snare", "Bass", "Keys", "Guitar", "Lead", "Vocal", "FX",
+];
+
+fn app() -> App {
+    let dir = PathBuf::from("/nonexistent/song");
+    let tracks: Vec<TrackConfig> = NAMES
+        .iter()
+        .map(|n| TrackConfig {
+            name: Some(n.to_string()),
+            file: PathBuf::from(format!("{}.wav", n.to_lowercase())),
+            ..Default::default()
+        })
+        .collect();
+    let session = Session {
+        origin: Origin::Folder(dir.clone()),
+        base_dir: dir,
+        file: SessionFile {
+            tempo_bpm: Some(100.0),
+            tracks,
+            ..Default::default()
+        },
+    };
+    let mut a = App::new(session.clone(), Keymap::builtin(), 48_000);
+    let mut status = vec![TrackStatus::Online; NAMES.len()];
+    status[7] = TrackStatus::Offline("/nonexistent/song/fx.wav: not found".into());
+    a.loaded(session, status, 48_000, 48_000 * 200);
+    a.message.clear();
+    a.output.description = "no audio output".into();
+    a.output.silent = true;
+    // deterministic levels: track i peaks at -3*(i+1) dB, holds 2 dB higher
+    for (i, l) in a.levels.iter_mut().enumerate() {
+        let p = 10f32.powf(-3.0 * (i as f32 + 1.0) / 20.0);
+        let h = 10f32.powf((-3.0 * (i as f32 + 1.0) + 2.0) / 20.0);
+        l.update([h, h], [p * 0.5; 2], 0.0, 0);
+        l.update([p, p * 0.8], [p * 0.5; 2], 0.0, 10);
+    }
+    a.master_levels.update([1.0, 0.7], [0.3, 0.3], 0.0, 0);
+    a.loudness.momentary_lufs = -12.3;
+    a.loudness.short_term_lufs = -13.4;
+    a.loudness.integrated_lufs = -14.5;
+    a.loudness.range_lu = 5.6;
+    a.loudness.true_peak_db = 0.4;
+    a.loudness.correlation = 0.87;
+    a.loudness.clips = 3;
+    a.position_frames = 48_000 * 75 + 24_000;
+    a.playing = true;
+    a.session.file.tracks[1].mute = true;
+    a.session.file.tracks[2].solo = true;
+    a.session.file.tracks[3].invert_polarity = true;
+    a.session.file.tracks[0].gain_db = -4.5;
+    a.session.file.tracks[0].pan = -0.25;
+    a
+}
+
+fn render(app: &App, w: u16, h: u16) -> Buffer {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ttymix::ui::draw(f, app)).unwrap();
+    t.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let a = buf.area;
+    let mut out = String::new();
+    for y in 0..a.height {
+        let mut line = String::new();
+        for x in 0..a.width {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn mixer_80x24() {
+    insta::assert_snapshot!(text(&render(&app(), 80, 24)));
+}
+
+#[test]
+fn mixer_160x48() {
+    insta::assert_snapshot!(text(&render(&app(), 160, 48)));
+}
+
+#[test]
+fn mixer_80x24_ascii_selected_last() {
+    let mut a = app();
+    a.ascii = true;
+    a.selected = 6;
+    let t = text(&render(&a, 80, 24));
+    assert!(t.is_ascii(), "{t}");
+    insta::assert_snapshot!(t);
+}
+
+#[test]
+fn inspector_80x24() {
+    let mut a = app();
+    a.inspector = true;
+    a.param_index = 2;
+    insta::assert_snapshot!(text(&render(&a, 80, 24)));
+}
+
+#[test]
+fn help_80x24() {
+    let mut a = app();
+    a.overlay = Overlay::Help(0);
+    insta::assert_snapshot!(text(&render(&a, 80, 24)));
+}
+
+#[test]
+fn help_160x48() {
+    let mut a = app();
+    a.overlay = Overlay::Help(0);
+    insta::assert_snapshot!(text(&render(&a, 160, 48)));
+}
+
+#[test]
+fn help_follows_the_live_keymap() {
+    let mut a = app();
+    a.keymap
+        .merge_str("[keys]\n\"x\" = \"mute\"\n", "test.toml")
+        .unwrap();
+    let lines = ttymix::ui::help_lines(&a);
+    let mute = lines.iter().find(|l| l.contains("Mute or unmute")).unwrap();
+    assert!(mute.contains('x') && mute.contains('m'), "{mute}");
+}
+
+#[test]
+fn selected_strip_stays_in_view() {
+    let mut a = app();
+    for sel in 0..NAMES.len() {
+        a.selected = sel;
+        let t = text(&render(&a, 80, 24));
+        let name_row = t.lines().nth(1).unwrap();
+        assert!(name_row.contains(NAMES[sel]), "{sel}: {name_row}");
+    }
+}
+
+#[test]
+fn clip_indicator_shows_on_the_clipped_strip_only() {
+    let mut a = app();
+    a.levels[0].update([1.0, 0.5], [0.5; 2], 0.0, 100);
+    let buf = render(&a, 80, 24);
+    let t = text(&buf);
+    let clip_row = t.lines().nth(2).unwrap();
+    // strip 0 and the master clipped; strips 1.. did not
+    assert_eq!(clip_row.matches("CLIP!").count(), 2, "{clip_row}");
+    assert!(clip_row.starts_with("    CLIP!"), "{clip_row}");
+}
+
+#[test]
+fn too_small_says_so() {
+    let t = text(&render(&app(), 79, 24));
+    assert!(
+        t.starts_with("terminal too small: need 80x24, have 79x24"),
+        "{t}"
+    );
+    let t = text(&render(&app(), 80, 23));
+    assert!(t.starts_with("terminal too small"), "{t}");
+}
+
+#[test]
+fn no_color_draws_without_colours() {
+    let mut a = app();
+    a.no_color = true;
+    let buf = render(&a, 80, 24);
+    for c in buf.content() {
+        assert_eq!(c.fg, ratatui::style::Color::Reset);
+        assert_eq!(c.bg, ratatui::style::Color::Reset);
+    }
+}
+
+#[test]
+fn readme_key_table_matches_the_builtin_keymap() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("\n## Keys\n")
+        .expect("README has a ## Keys section");
+    let section = &readme[start..];
+    let table_start = section.find("| Group |").expect("key table under ## Keys");
+    let table: String = section[table_start..]
+        .lines()
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(table, keymap::markdown_key_table(&Keymap::builtin()));
+}
