@@ -98,7 +98,10 @@ impl SessionReport {
         let mut s = String::from("Mix\n");
         s.push_str(&self.mix.to_text());
         s.push_str("\nTracks (before the fader)\n");
-        let f = |v: Option<f64>| v.map(|x| format!("{x:7.1}")).unwrap_or_else(|| "    n/a".into());
+        let f = |v: Option<f64>| {
+            v.map(|x| format!("{x:7.1}"))
+                .unwrap_or_else(|| "    n/a".into())
+        };
         s.push_str(&format!(
             "  {:<24} {:>7} {:>7} {:>7} {:>7}\n",
             "track", "LUFS", "LRA", "dBTP", "peak"

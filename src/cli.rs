@@ -64,7 +64,8 @@ pub fn is_session_arg(arg: &str) -> bool {
     let p = Path::new(arg);
     (arg == "demo" && !p.exists())
         || p.is_dir()
-        || p.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        || p.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
 }
 
 fn open_session(arg: &str, rate: Option<u32>) -> Result<LoadedSession> {

@@ -121,7 +121,9 @@ impl LoadedSession {
     /// The first offline track as an error `<path>: <reason>` (render and analyze refuse to run without
     /// every stem).
     pub fn first_offline(&self) -> Option<String> {
-        self.tracks.iter().find_map(|t| t.audio.as_ref().err().cloned())
+        self.tracks
+            .iter()
+            .find_map(|t| t.audio.as_ref().err().cloned())
     }
 
     /// Longest stem in frames.
@@ -136,25 +138,36 @@ impl LoadedSession {
 
     /// Build an engine over these tracks with the session's settings applied from the first sample.
     pub fn engine(&self, max_block_frames: usize) -> Engine {
+        // Routing was validated when the session was opened; a session built in code that fails it
+        // plays without buses.
+        let path = self.session.save_path().unwrap_or_default();
+        let routing = self.session.file.routing(&path).ok();
         let tracks = self
             .tracks
             .iter()
             .zip(&self.session.file.tracks)
-            .map(|(ta, tc)| {
+            .enumerate()
+            .map(|(i, (ta, tc))| {
                 let source: Box<dyn Source> = match &ta.audio {
                     Ok(ch) => Box::new(MemorySource::new(ch.clone())),
                     Err(_) => Box::new(SilentSource),
                 };
-                TrackInit {
-                    source,
-                    state: tc.strip_state(),
-                }
+                let state = routing
+                    .as_ref()
+                    .and_then(|r| r.tracks.get(i).cloned())
+                    .unwrap_or_else(|| tc.strip_state());
+                TrackInit { source, state }
             })
             .collect();
-        Engine::new(
+        let buses = routing
+            .as_ref()
+            .map(|r| r.buses.clone())
+            .unwrap_or_default();
+        Engine::with_buses(
             EngineConfig::new(self.sample_rate_hz, max_block_frames),
             self.session.file.master_state(),
             tracks,
+            buses,
         )
     }
 }

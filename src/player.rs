@@ -155,7 +155,8 @@ impl EngineCallback {
         }
         self.engine.process_interleaved(out);
         while let Some(src) = self.engine.take_retired_source() {
-            if let Err(EngineEvent::Retired(src)) = self.events.try_push(EngineEvent::Retired(src)) {
+            if let Err(EngineEvent::Retired(src)) = self.events.try_push(EngineEvent::Retired(src))
+            {
                 // The UI is not draining events; never free on this thread.
                 std::mem::forget(src);
             }
@@ -405,6 +406,7 @@ fn meter_thread(
             .filter_map(|c| ebu.prev_true_peak(c).ok())
             .fold(0.0f64, f64::max);
         l.true_peak.fetch_max(tp as f32);
-        l.frames.fetch_add((block.len() / 2) as u64, Ordering::Relaxed);
+        l.frames
+            .fetch_add((block.len() / 2) as u64, Ordering::Relaxed);
     }
 }

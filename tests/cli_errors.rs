@@ -23,8 +23,14 @@ fn expect_error(dir: &Path, input: &str, named: &str, reason_part: &str) {
             err.to_lowercase().contains(&reason_part.to_lowercase()),
             "{cmd} {input}: expected the reason to mention `{reason_part}`, got: {err}"
         );
-        assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
-        assert!(!dir.join("out.wav").exists(), "{cmd} {input} left an output file");
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err}"
+        );
+        assert!(
+            !dir.join("out.wav").exists(),
+            "{cmd} {input} left an output file"
+        );
         let leftovers: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -40,7 +46,12 @@ fn session_with(dir: &Path, stem: &str) {
         format!("[[track]]\nfile = \"good.wav\"\n[[track]]\nfile = \"{stem}\"\n"),
     )
     .unwrap();
-    write_wav(&dir.join("good.wav"), 48_000, 24, &[sine(440.0, 0.5, 48_000, 4800)]);
+    write_wav(
+        &dir.join("good.wav"),
+        48_000,
+        24,
+        &[sine(440.0, 0.5, 48_000, 4800)],
+    );
 }
 
 #[test]
@@ -77,7 +88,11 @@ fn empty_file() {
 #[test]
 fn text_with_an_audio_extension() {
     let d = tempdir();
-    std::fs::write(d.path().join("t.mp3"), "this is not audio at all\n".repeat(50)).unwrap();
+    std::fs::write(
+        d.path().join("t.mp3"),
+        "this is not audio at all\n".repeat(50),
+    )
+    .unwrap();
     expect_error(d.path(), "t.mp3", "t.mp3: ", "");
 }
 
@@ -144,7 +159,12 @@ fn invalid_toml() {
         "[[track]]\nfile = \"x.wav\"\ngain_db = \"loud\"\n",
     )
     .unwrap();
-    expect_error(d.path(), "bad.toml", "bad.toml:3: key `gain_db`: ", "invalid type");
+    expect_error(
+        d.path(),
+        "bad.toml",
+        "bad.toml:3: key `gain_db`: ",
+        "invalid type",
+    );
 }
 
 #[test]
@@ -166,5 +186,8 @@ fn truncated_file_decodes_what_is_there_and_warns() {
     assert!(err.contains("warning: cut.wav"), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let dur = v["duration_s"].as_f64().unwrap();
-    assert!((dur - 0.5).abs() < 0.01, "decoded {dur} s of the 0.5 s present");
+    assert!(
+        (dur - 0.5).abs() < 0.01,
+        "decoded {dur} s of the 0.5 s present"
+    );
 }

@@ -9,7 +9,9 @@ const RATE: u32 = 48_000;
 
 /// Deterministic pseudo-random signal in [-0.5, 0.5).
 fn noise(seed: u64, n: usize) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
             x ^= x << 13;
@@ -39,10 +41,14 @@ fn engine(specs: &[Spec], master_db: f32, max_block: usize) -> Engine {
         .collect();
     let mut e = Engine::new(
         EngineConfig::new(RATE, max_block),
-        MasterState { gain_db: master_db },
+        MasterState {
+            gain_db: master_db,
+            ..Default::default()
+        },
         tracks,
     );
-    e.push(Command::transport(0, TransportCommand::Play)).unwrap();
+    e.push(Command::transport(0, TransportCommand::Play))
+        .unwrap();
     e
 }
 
@@ -137,7 +143,11 @@ fn mix_equals_independent_f64_sum() {
     let specs = specs();
     let frames = 30_000;
     let mut e = engine(&specs, -1.0, 512);
-    assert_eq!(e.length_frames(), 30_000, "the mix lasts as long as the longest stem");
+    assert_eq!(
+        e.length_frames(),
+        30_000,
+        "the mix lasts as long as the longest stem"
+    );
     let (l, r) = run(&mut e, frames, 512);
     let (rl, rr) = reference(&specs, -1.0, frames);
     let err = l
@@ -185,7 +195,10 @@ fn mute_and_solo_give_exact_zeros() {
     // only track 2 (hard right mono) is heard: left is exactly zero
     assert!(l.iter().all(|&x| x == 0.0), "left must be exactly silent");
     assert!(r[..25_000].iter().any(|&x| x != 0.0));
-    assert!(r[25_000..].iter().all(|&x| x == 0.0), "after the soloed stem ends");
+    assert!(
+        r[25_000..].iter().all(|&x| x == 0.0),
+        "after the soloed stem ends"
+    );
     let (_, rr) = reference(&s, 0.0, 30_000);
     let err = r
         .iter()
@@ -211,8 +224,11 @@ fn automation(e: &mut Engine) {
     for (at, strip, param) in cmds.iter().rev() {
         e.push(Command::strip(*at, *strip, *param)).unwrap();
     }
-    e.push(Command::transport(20_000, TransportCommand::Seek { frame: 3_000 }))
-        .unwrap();
+    e.push(Command::transport(
+        20_000,
+        TransportCommand::Seek { frame: 3_000 },
+    ))
+    .unwrap();
 }
 
 #[test]
@@ -243,13 +259,24 @@ fn fader_change_is_smoothed_without_a_step() {
         state: StripState::default(),
     }];
     let mut e = engine(&specs, 0.0, 4000);
-    e.push(Command::strip(1000, StripId::Track(0), StripParam::GainDb(-40.0)))
-        .unwrap();
+    e.push(Command::strip(
+        1000,
+        StripId::Track(0),
+        StripParam::GainDb(-40.0),
+    ))
+    .unwrap();
     let (l, _) = run(&mut e, 4000, 4000);
     assert_eq!(l[999], 0.5);
-    let max_step = l.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0, f32::max);
+    let max_step = l
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0, f32::max);
     assert!(max_step < 0.01, "largest sample step {max_step}");
-    assert!((l[3000] - 0.005).abs() < 1e-6, "settled at -40 dB: {}", l[3000]);
+    assert!(
+        (l[3000] - 0.005).abs() < 1e-6,
+        "settled at -40 dB: {}",
+        l[3000]
+    );
 }
 
 #[test]
@@ -268,13 +295,20 @@ fn loop_wraps_sample_continuously_and_seek_is_exact() {
         },
     ))
     .unwrap();
-    e.push(Command::transport(0, TransportCommand::Seek { frame: 1_990 }))
-        .unwrap();
+    e.push(Command::transport(
+        0,
+        TransportCommand::Seek { frame: 1_990 },
+    ))
+    .unwrap();
     let (l, _) = run(&mut e, 350, 37);
     let expect: Vec<f32> = (0..350)
         .map(|i| {
             let p = 1_990 + i;
-            let p = if p >= 2_100 { 2_000 + (p - 2_000) % 100 } else { p };
+            let p = if p >= 2_100 {
+                2_000 + (p - 2_000) % 100
+            } else {
+                p
+            };
             ramp[p]
         })
         .collect();

@@ -16,8 +16,16 @@ fn make_session(dir: &Path) -> Vec<(Vec<Vec<f32>>, f64, f64, bool, f64)> {
     let n = 24_000;
     let stems = vec![
         ("a_mono16.wav", 16u16, vec![noise(1, n, 0.4)]),
-        ("b_stereo24.wav", 24, vec![noise(2, n + 500, 0.3), noise(3, n + 500, 0.3)]),
-        ("c_stereo32f.wav", 32, vec![noise(4, n - 700, 0.5), noise(5, n - 700, 0.2)]),
+        (
+            "b_stereo24.wav",
+            24,
+            vec![noise(2, n + 500, 0.3), noise(3, n + 500, 0.3)],
+        ),
+        (
+            "c_stereo32f.wav",
+            32,
+            vec![noise(4, n - 700, 0.5), noise(5, n - 700, 0.2)],
+        ),
         ("d_mono24.wav", 24, vec![sine(440.0, 0.3, RATE, n)]),
     ];
     // (trim, gain, invert, pan) per track
@@ -60,7 +68,11 @@ fn render_equals_an_independent_f64_sum() {
         ("d_mono24.wav", 0.0, 0.0, true, 0.25),
     ];
     let len = 24_500;
-    assert_eq!(mix[0].len(), len, "the mix lasts as long as the longest stem");
+    assert_eq!(
+        mix[0].len(),
+        len,
+        "the mix lasts as long as the longest stem"
+    );
     let mut rl = vec![0.0f64; len];
     let mut rr = vec![0.0f64; len];
     for (name, trim, gain, inv, pan) in settings {
@@ -106,7 +118,10 @@ fn a_track_against_its_inverted_copy_nulls() {
         .success();
     let (_, m) = read_wav(&dir.path().join("o.wav"));
     let peak = m.iter().flatten().fold(0.0f64, |a, x| a.max(x.abs()));
-    assert!(peak == 0.0 || 20.0 * peak.log10() < -120.0, "residual {peak}");
+    assert!(
+        peak == 0.0 || 20.0 * peak.log10() < -120.0,
+        "residual {peak}"
+    );
     // and without the inversion it does not null (the test can fail)
     std::fs::write(
         dir.path().join("s.toml"),
@@ -126,9 +141,16 @@ fn a_track_against_its_inverted_copy_nulls() {
 fn from_and_to_select_exact_frames() {
     let dir = tempdir();
     let ramp: Vec<f32> = (0..48_000).map(|i| i as f32 / 65_536.0).collect();
-    write_wav(&dir.path().join("r.wav"), RATE, 32, &[ramp.clone(), ramp.clone()]);
+    write_wav(
+        &dir.path().join("r.wav"),
+        RATE,
+        32,
+        &[ramp.clone(), ramp.clone()],
+    );
     ttymix()
-        .args(["render", ".", "-o", "out.wav", "--bits", "32f", "--from", "0.25", "--to", "0.5"])
+        .args([
+            "render", ".", "-o", "out.wav", "--bits", "32f", "--from", "0.25", "--to", "0.5",
+        ])
         .current_dir(dir.path())
         .assert()
         .success();
@@ -146,7 +168,12 @@ fn sixteen_bit_output_is_dithered() {
     let dir = tempdir();
     let amp = db(-100.0);
     let s = sine(1000.0, amp, RATE, 96_000);
-    write_wav(&dir.path().join("quiet.wav"), RATE, 32, &[s.clone(), s.clone()]);
+    write_wav(
+        &dir.path().join("quiet.wav"),
+        RATE,
+        32,
+        &[s.clone(), s.clone()],
+    );
     ttymix()
         .args(["render", ".", "-o", "out.wav", "--bits", "16"])
         .current_dir(dir.path())
@@ -177,13 +204,25 @@ fn sixteen_bit_output_is_dithered() {
 #[test]
 fn a_folder_mixes_every_stem_at_unity_sorted_by_name() {
     let dir = tempdir();
-    write_wav(&dir.path().join("b.wav"), RATE, 32, &[vec![0.25; 1000], vec![0.5; 1000]]);
+    write_wav(
+        &dir.path().join("b.wav"),
+        RATE,
+        32,
+        &[vec![0.25; 1000], vec![0.5; 1000]],
+    );
     write_wav(&dir.path().join("a.wav"), RATE, 32, &[vec![0.125; 2000]]);
     std::fs::write(dir.path().join("notes.txt"), "not audio").unwrap();
     let out = tempdir();
     let o = out.path().join("m.wav");
     ttymix()
-        .args(["render", dir.path().to_str().unwrap(), "-o", o.to_str().unwrap(), "--bits", "32f"])
+        .args([
+            "render",
+            dir.path().to_str().unwrap(),
+            "-o",
+            o.to_str().unwrap(),
+            "--bits",
+            "32f",
+        ])
         .assert()
         .success();
     let (_, m) = read_wav(&o);
@@ -203,7 +242,10 @@ fn refuses_to_overwrite_an_input_and_leaves_it_intact() {
         .assert()
         .failure();
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(err.starts_with("error: ./x.wav: refusing to overwrite"), "{err}");
+    assert!(
+        err.starts_with("error: ./x.wav: refusing to overwrite"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(dir.path().join("x.wav")).unwrap(), before);
 }
 

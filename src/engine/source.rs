@@ -34,7 +34,10 @@ impl MemorySource {
             "MemorySource takes 1 or 2 channels"
         );
         let len = channels[0].len();
-        assert!(channels.iter().all(|c| c.len() == len), "channel lengths differ");
+        assert!(
+            channels.iter().all(|c| c.len() == len),
+            "channel lengths differ"
+        );
         Self {
             channels,
             len_frames: len as u64,

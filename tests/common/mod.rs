@@ -14,7 +14,10 @@ pub fn ttymix() -> assert_cmd::Command {
 
 /// Deterministic noise in [-amp, amp).
 pub fn noise(seed: u64, n: usize, amp: f32) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
     (0..n)
         .map(|_| {
             x ^= x << 13;
@@ -28,7 +31,9 @@ pub fn noise(seed: u64, n: usize, amp: f32) -> Vec<f32> {
 /// A sine.
 pub fn sine(freq_hz: f64, amp: f64, rate: u32, n: usize) -> Vec<f32> {
     (0..n)
-        .map(|i| (amp * (2.0 * std::f64::consts::PI * freq_hz * i as f64 / rate as f64).sin()) as f32)
+        .map(|i| {
+            (amp * (2.0 * std::f64::consts::PI * freq_hz * i as f64 / rate as f64).sin()) as f32
+        })
         .collect()
 }
 
@@ -53,7 +58,11 @@ pub fn write_wav(path: &Path, rate: u32, bits: u16, chans: &[Vec<f32>]) {
                     .write_sample((c[i] * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
                     .unwrap(),
                 _ => w
-                    .write_sample((c[i] * 8_388_608.0).round().clamp(-8_388_608.0, 8_388_607.0) as i32)
+                    .write_sample(
+                        (c[i] * 8_388_608.0)
+                            .round()
+                            .clamp(-8_388_608.0, 8_388_607.0) as i32,
+                    )
                     .unwrap(),
             }
         }
@@ -70,7 +79,9 @@ pub fn read_wav(path: &Path) -> (hound::WavSpec, Vec<Vec<f64>>) {
         hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.unwrap() as f64).collect(),
         hound::SampleFormat::Int => {
             let scale = (1u64 << (spec.bits_per_sample - 1)) as f64;
-            r.samples::<i32>().map(|s| s.unwrap() as f64 / scale).collect()
+            r.samples::<i32>()
+                .map(|s| s.unwrap() as f64 / scale)
+                .collect()
         }
     };
     let mut out = vec![Vec::with_capacity(inter.len() / ch); ch];
