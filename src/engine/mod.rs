@@ -480,6 +480,20 @@ impl Engine {
                 let until = next.at_frame.saturating_sub(self.clock_frames);
                 seg = seg.min(until.max(1) as usize);
             }
+            // A strip that falls silent stops being processed (and resets its processors) exactly there,
+            // whatever the block size.
+            for f in self
+                .tracks
+                .iter()
+                .filter_map(|t| t.strip.frames_to_silence())
+                .chain(
+                    self.buses
+                        .iter()
+                        .filter_map(|b| b.strip.frames_to_silence()),
+                )
+            {
+                seg = seg.min(f as usize);
+            }
             let t = self.transport;
             if t.playing && t.loop_active() && t.position_frames < t.loop_end_frames {
                 seg = seg.min((t.loop_end_frames - t.position_frames) as usize);
@@ -740,6 +754,13 @@ impl Engine {
         for &bi in &self.bus_order {
             let bus = &mut self.buses[bi];
             if bus.strip.is_silent_settled() {
+                if !bus.strip.cleared {
+                    match &mut bus.fx {
+                        Fx::None => {}
+                        Fx::Reverb(r) => r.reset(),
+                        Fx::Delay(d) => d.reset(),
+                    }
+                }
                 bus.strip.skip(seg);
                 continue;
             }

@@ -421,6 +421,14 @@ impl Dsp {
         }
     }
 
+    fn reset(&mut self) {
+        self.hpf.reset();
+        self.lpf.reset();
+        self.eq.reset();
+        self.gate.reset();
+        self.comp.reset();
+    }
+
     fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
         self.hpf.process(l, r);
         self.lpf.process(l, r);
@@ -457,6 +465,8 @@ pub(crate) struct TrackStrip {
     dsp: Dsp,
     sends: Vec<Send>,
     pub(crate) output: Output,
+    /// The processors were reset after the strip went silent (see [`TrackStrip::skip`]).
+    pub(crate) cleared: bool,
     /// scratch: audible gain per sample
     abuf: Vec<f32>,
     pub(crate) meter: StripMeter,
@@ -496,6 +506,7 @@ impl TrackStrip {
                 })
                 .collect(),
             output: state.output,
+            cleared: false,
             abuf: vec![0.0; max_block_frames.max(1)],
             meter: StripMeter::default(),
             pre_meter: StripMeter::default(),
@@ -589,13 +600,23 @@ impl TrackStrip {
         }
     }
 
+    /// Frames until the strip falls silent (its mute/solo fade ends at 0), if it is fading out.
+    pub(crate) fn frames_to_silence(&self) -> Option<u32> {
+        (self.gate.target() == 0.0 && !self.gate.is_settled()).then(|| self.gate.remaining_frames())
+    }
+
     /// Silent and staying silent: nothing to compute.
     pub(crate) fn is_silent_settled(&self) -> bool {
         self.gate.is_settled() && self.gate.value() == 0.0
     }
 
-    /// Advance the ramps without processing audio.
+    /// Advance the ramps without processing audio. The processors are reset on the first skipped segment, so
+    /// their state when the strip becomes audible again does not depend on where blocks were split.
     pub(crate) fn skip(&mut self, frames: usize) {
+        if !self.cleared {
+            self.dsp.reset();
+            self.cleared = true;
+        }
         self.pre.skip(frames);
         self.fader.skip(frames);
         self.gate.skip(frames);
@@ -618,6 +639,7 @@ impl TrackStrip {
     ) {
         let n = left.len();
         let stereo = self.stereo;
+        self.cleared = false;
         // trim and polarity
         if self.pre.is_settled() {
             let g = self.pre.value();
