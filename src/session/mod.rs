@@ -1248,6 +1248,44 @@ invert_polarity = false
     }
 
     #[test]
+    fn new_keys_name_line_and_key() {
+        let e = err("[[track]]\nfile = \"a.wav\"\n[track.compressor]\nratio = 0.5\n");
+        assert!(e.starts_with("s.toml:4: key `ratio`: "), "{e}");
+        assert!(e.contains("out of range"), "{e}");
+        let e = err("[[track]]\nfile = \"a.wav\"\n[track.hpf]\nfreq_hz = 80\nslope_db_oct = 18\n");
+        assert!(e.starts_with("s.toml:5: key `slope_db_oct`: "), "{e}");
+        let e = err("[[track]]\nfile = \"a.wav\"\n[track.eq]\nlow_shelf = { freq_hz = 5.0, gain_db = 1.0 }\n");
+        assert!(e.starts_with("s.toml:4: "), "{e}");
+        assert!(e.contains("out of range"), "{e}");
+        let e = err("[master.limiter]\nceiling_dbtp = 3.0\n");
+        assert!(e.starts_with("s.toml:2: key `ceiling_dbtp`: "), "{e}");
+        let e = err("[[bus]]\nname = \"D\"\nkind = \"chorus\"\n");
+        assert!(e.starts_with("s.toml:3: key `kind`: "), "{e}");
+        let e = err("[[bus]]\nname = \"D\"\nkind = \"delay\"\n[bus.delay]\ntime = \"1/7x\"\n");
+        assert!(e.starts_with("s.toml:5: key `time`: "), "{e}");
+        let e = err("[[track]]\nfile = \"a.wav\"\n[track.gate]\nthreshhold_db = -40\n");
+        assert!(e.starts_with("s.toml:4: "), "{e}");
+        assert!(e.contains("unknown field `threshhold_db`"), "{e}");
+    }
+
+    #[test]
+    fn processor_tables_are_on_unless_disabled_and_note_delays_use_the_tempo() {
+        let text = "tempo_bpm = 120.0\n[[track]]\nfile = \"a.wav\"\n[track.hpf]\nfreq_hz = 90\nslope_db_oct = 24\n\
+                    [track.gate]\nenabled = false\n[[bus]]\nname = \"E\"\nkind = \"delay\"\n[bus.delay]\ntime = \"1/8.\"\n";
+        let s = SessionFile::parse(text, Path::new("s.toml")).unwrap();
+        let r = s.routing(Path::new("s.toml")).unwrap();
+        assert!(r.tracks[0].hpf.enabled && r.tracks[0].hpf.slope_24);
+        assert_eq!(r.tracks[0].hpf.freq_hz, 90.0);
+        assert!(!r.tracks[0].gate.enabled && !r.tracks[0].compressor.enabled);
+        match r.buses[0].kind {
+            BusKind::Delay(d) => assert!((d.time_ms - 375.0).abs() < 1e-3, "{}", d.time_ms),
+            _ => panic!("not a delay"),
+        }
+        let back = SessionFile::parse(&s.to_toml(), Path::new("x.toml")).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
     fn round_trips_through_toml() {
         let s = SessionFile {
             sample_rate: Some(44100),
