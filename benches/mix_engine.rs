@@ -15,7 +15,9 @@ fn engine(tracks: usize) -> Engine {
     let n = RATE as usize * SECONDS;
     let init = (0..tracks)
         .map(|i| {
-            let l: Vec<f32> = (0..n).map(|k| ((k * (i + 3)) % 97) as f32 / 200.0).collect();
+            let l: Vec<f32> = (0..n)
+                .map(|k| ((k * (i + 3)) % 97) as f32 / 200.0)
+                .collect();
             let r = l.iter().map(|x| -x).collect();
             TrackInit {
                 source: Box::new(MemorySource::from_vecs(vec![l, r])),
@@ -34,19 +36,25 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("mix_engine");
     g.sample_size(10);
     for tracks in [8usize, 64] {
-        g.throughput(Throughput::Elements((RATE as usize * SECONDS * tracks) as u64));
-        g.bench_with_input(BenchmarkId::new("stereo_tracks", tracks), &tracks, |b, &t| {
-            let mut e = engine(t);
-            let (mut l, mut r) = (vec![0.0f32; 256], vec![0.0f32; 256]);
-            b.iter(|| {
-                let _ = e.push(Command::transport(0, TransportCommand::Seek { frame: 0 }));
-                let _ = e.push(Command::transport(0, TransportCommand::Play));
-                for _ in 0..(RATE as usize * SECONDS / 256) {
-                    e.process(&mut l, &mut r);
-                }
-                l[0]
-            });
-        });
+        g.throughput(Throughput::Elements(
+            (RATE as usize * SECONDS * tracks) as u64,
+        ));
+        g.bench_with_input(
+            BenchmarkId::new("stereo_tracks", tracks),
+            &tracks,
+            |b, &t| {
+                let mut e = engine(t);
+                let (mut l, mut r) = (vec![0.0f32; 256], vec![0.0f32; 256]);
+                b.iter(|| {
+                    let _ = e.push(Command::transport(0, TransportCommand::Seek { frame: 0 }));
+                    let _ = e.push(Command::transport(0, TransportCommand::Play));
+                    for _ in 0..(RATE as usize * SECONDS / 256) {
+                        e.process(&mut l, &mut r);
+                    }
+                    l[0]
+                });
+            },
+        );
     }
     g.finish();
 }

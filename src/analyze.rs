@@ -18,9 +18,97 @@ pub struct TrackReport {
     pub name: String,
     /// Stem file (as given in the session; `demo:NAME` for the demo).
     pub file: String,
+    /// Sample peak after the trim, before the fader, in dBFS (None for digital silence).
+    pub peak_dbfs: Option<f64>,
+    /// RMS over all channels after the trim, before the fader, in dBFS (None for digital silence).
+    pub rms_dbfs: Option<f64>,
     /// The track's own figures: its stem after the input trim and polarity, before the fader.
     #[serde(flatten)]
     pub report: LoudnessReport,
+}
+
+/// Sample peak (dBFS) and RMS over every sample of every channel (dBFS) of planar audio.
+pub fn peak_rms_dbfs(chans: &[&[f32]]) -> (Option<f64>, Option<f64>) {
+    let mut peak = 0.0f64;
+    let mut sum = 0.0f64;
+    let mut n = 0usize;
+    for c in chans {
+        for &x in c.iter() {
+            let x = x as f64;
+            peak = peak.max(x.abs());
+            sum += x * x;
+        }
+        n += c.len();
+    }
+    let db = |v: f64| (v > 0.0).then(|| 20.0 * v.log10());
+    (
+        db(peak),
+        db(if n > 0 { (sum / n as f64).sqrt() } else { 0.0 }),
+    )
+}
+
+/// What `gain-stage` aims each track's pre-fader level at.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum GainTarget {
+    /// RMS over all channels, dBFS.
+    RmsDb(f64),
+    /// Integrated loudness, LUFS.
+    Lufs(f64),
+}
+
+/// One track's trim change.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrimChange {
+    /// Track name.
+    pub name: String,
+    /// Trim before, dB.
+    pub old_trim_db: f32,
+    /// Trim after, dB.
+    pub new_trim_db: f32,
+    /// The stem's own level (no trim) in the target's unit; None when silent (trim left alone).
+    pub level_db: Option<f64>,
+}
+
+/// Compute every track's trim so its pre-fader level (stem × trim) hits `target`, from the stems alone
+/// (independent of the engine). Trims are clamped to −144 … +24 dB; silent tracks keep their trim.
+pub fn gain_stage(loaded: &LoadedSession, target: GainTarget) -> Result<Vec<TrimChange>> {
+    if let Some(reason) = loaded.first_offline() {
+        bail!("{reason}");
+    }
+    let rate = loaded.sample_rate_hz;
+    loaded
+        .tracks
+        .par_iter()
+        .zip(loaded.session.file.tracks.par_iter())
+        .map(|(ta, tc)| {
+            let chans = ta.audio.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let refs: Vec<&[f32]> = chans.iter().map(|c| &c[..]).collect();
+            let (level, want) = match target {
+                GainTarget::RmsDb(t) => (peak_rms_dbfs(&refs).1, t),
+                GainTarget::Lufs(t) => {
+                    let roles = if refs.len() == 1 {
+                        vec![Channel::Mono]
+                    } else {
+                        vec![Channel::Left, Channel::Right]
+                    };
+                    (
+                        loudness::measure_planar(&refs, &roles, rate)?.integrated_lufs,
+                        t,
+                    )
+                }
+            };
+            let new_trim_db = match level {
+                Some(l) => ((want - l) as f32).clamp(-144.0, 24.0),
+                None => tc.trim_db,
+            };
+            Ok(TrimChange {
+                name: ta.name.clone(),
+                old_trim_db: tc.trim_db,
+                new_trim_db,
+                level_db: level,
+            })
+        })
+        .collect()
 }
 
 /// The report of a session: the mix and every track.
@@ -82,7 +170,10 @@ pub fn analyze_session(loaded: &LoadedSession) -> Result<SessionReport> {
             } else {
                 vec![Channel::Left, Channel::Right]
             };
+            let (peak_dbfs, rms_dbfs) = peak_rms_dbfs(&refs);
             Ok(TrackReport {
+                peak_dbfs,
+                rms_dbfs,
                 name: ta.name.clone(),
                 file: tc.file.display().to_string(),
                 report: loudness::measure_planar(&refs, &roles, rate)?,
@@ -103,13 +194,14 @@ impl SessionReport {
                 .unwrap_or_else(|| "    n/a".into())
         };
         s.push_str(&format!(
-            "  {:<24} {:>7} {:>7} {:>7} {:>7}\n",
-            "track", "LUFS", "LRA", "dBTP", "peak"
+            "  {:<24} {:>7} {:>7} {:>7} {:>7} {:>7}\n",
+            "track", "RMS", "LUFS", "LRA", "dBTP", "peak"
         ));
         for t in &self.tracks {
             s.push_str(&format!(
-                "  {:<24} {} {} {} {}\n",
+                "  {:<24} {} {} {} {} {}\n",
                 t.name,
+                f(t.rms_dbfs),
                 f(t.report.integrated_lufs),
                 f(t.report.loudness_range_lu),
                 f(t.report.true_peak_dbtp),

@@ -92,6 +92,21 @@ pub enum Commands {
         #[arg(long)]
         json: bool,
     },
+    /// Set every track's input trim so its pre-fader level hits a target, and save the session (a folder
+    /// of stems gets a ttymix.toml).
+    GainStage {
+        /// A session file (.toml) or a folder of stems.
+        session: String,
+        /// Target RMS in dBFS (over all channels).
+        #[arg(long, value_name = "DB", default_value_t = -18.0, allow_hyphen_values = true)]
+        target_rms_db: f64,
+        /// Target integrated loudness in LUFS instead of RMS.
+        #[arg(long, value_name = "LUFS", allow_hyphen_values = true)]
+        target_lufs: Option<f64>,
+        /// Session rate in Hz (default: the most common stem rate).
+        #[arg(long, value_name = "HZ")]
+        rate: Option<u32>,
+    },
     /// Play a session without the mixer screen (a status line on stderr); exits after the end or `--to`.
     Play {
         /// A session file (.toml), a folder of stems, an audio file, or `demo`.
@@ -281,6 +296,37 @@ pub fn run(cli: Cli) -> Result<()> {
             crate::play::play(&input, &opts)?;
         }
         Commands::Devices => print!("{}", crate::play::devices()),
+        Commands::GainStage {
+            session,
+            target_rms_db,
+            target_lufs,
+            rate,
+        } => {
+            let target = match target_lufs {
+                Some(l) if l.is_finite() => analyze::GainTarget::Lufs(l),
+                Some(l) => anyhow::bail!("--target-lufs {l}: not a number"),
+                None if target_rms_db.is_finite() => analyze::GainTarget::RmsDb(target_rms_db),
+                None => anyhow::bail!("--target-rms-db {target_rms_db}: not a number"),
+            };
+            let mut loaded = open_session(&session, rate, false)?;
+            let changes = analyze::gain_stage(&loaded, target)?;
+            let unit = match target {
+                analyze::GainTarget::RmsDb(_) => "dBFS RMS",
+                analyze::GainTarget::Lufs(_) => "LUFS",
+            };
+            for (c, tc) in changes.iter().zip(loaded.session.file.tracks.iter_mut()) {
+                tc.trim_db = c.new_trim_db;
+                match c.level_db {
+                    Some(l) => println!(
+                        "{}: trim {:+.1} dB -> {:+.1} dB (stem {l:.1} {unit})",
+                        c.name, c.old_trim_db, c.new_trim_db
+                    ),
+                    None => println!("{}: silent, trim left at {:+.1} dB", c.name, c.old_trim_db),
+                }
+            }
+            let path = loaded.session.save()?;
+            println!("wrote {}", path.display());
+        }
     }
     Ok(())
 }

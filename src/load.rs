@@ -245,8 +245,17 @@ impl LoadedSession {
     }
 
     fn build_engine(&self, max_block_frames: usize, no_streams: bool) -> anyhow::Result<Engine> {
+        // Routing was validated when the session was opened; a session built in code that fails it
+        // plays without buses.
+        let path = self.session.save_path().unwrap_or_default();
+        let routing = self.session.file.routing(&path).ok();
         let mut tracks = Vec::with_capacity(self.tracks.len());
-        for (ta, tc) in self.tracks.iter().zip(&self.session.file.tracks) {
+        for (i, (ta, tc)) in self
+            .tracks
+            .iter()
+            .zip(&self.session.file.tracks)
+            .enumerate()
+        {
             let source: Box<dyn Source> = match (&ta.stream, &ta.audio, &ta.path) {
                 (Some(_), _, Some(p)) if !no_streams => {
                     Box::new(crate::media::stream::WavStreamSource::open(p)?)
@@ -254,15 +263,21 @@ impl LoadedSession {
                 (None, Ok(ch), _) => Box::new(MemorySource::new(ch.clone())),
                 _ => Box::new(SilentSource),
             };
-            tracks.push(TrackInit {
-                source,
-                state: tc.strip_state(),
-            });
+            let state = routing
+                .as_ref()
+                .and_then(|r| r.tracks.get(i).cloned())
+                .unwrap_or_else(|| tc.strip_state());
+            tracks.push(TrackInit { source, state });
         }
-        Ok(Engine::new(
+        let buses = routing
+            .as_ref()
+            .map(|r| r.buses.clone())
+            .unwrap_or_default();
+        Ok(Engine::with_buses(
             EngineConfig::new(self.sample_rate_hz, max_block_frames),
             self.session.file.master_state(),
             tracks,
+            buses,
         ))
     }
 }

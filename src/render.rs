@@ -48,6 +48,13 @@ impl Default for RenderOptions {
 }
 
 /// The frame range `[start, end)` a render covers.
+/// Renders with effect buses continue past the end until the output stays below this level …
+pub const TAIL_THRESHOLD_DBFS: f32 = -90.0;
+/// … for this long …
+pub const TAIL_QUIET_S: f64 = 0.25;
+/// … or at most this long.
+pub const TAIL_MAX_S: f64 = 10.0;
+
 pub fn frame_range(loaded: &LoadedSession, opts: &RenderOptions) -> Result<(u64, u64)> {
     let rate = loaded.sample_rate_hz as f64;
     let len = loaded.length_frames();
@@ -76,35 +83,72 @@ pub fn frame_range(loaded: &LoadedSession, opts: &RenderOptions) -> Result<(u64,
     Ok((start, end))
 }
 
-/// Render `[start, end)` through the engine, calling `sink` with interleaved stereo blocks.
+/// Render `[start, end)` through the engine, calling `sink` with interleaved stereo blocks; returns the frames
+/// written. The engine's latency (master limiter lookahead) is compensated: its first `latency_frames` are
+/// dropped and as many are flushed past `end`, so the output lines up with the input. With `tail` and effect
+/// buses, rendering continues past `end` until the output stays below [`TAIL_THRESHOLD_DBFS`] for
+/// [`TAIL_QUIET_S`] (at most [`TAIL_MAX_S`]).
 pub fn run_engine(
     engine: &mut Engine,
     start: u64,
     end: u64,
     block_frames: usize,
+    tail: bool,
     mut sink: impl FnMut(&[f32]) -> Result<()>,
-) -> Result<()> {
+) -> Result<u64> {
     let _ = engine.push(Command::transport(
         0,
         TransportCommand::Seek { frame: start },
     ));
     let _ = engine.push(Command::transport(0, TransportCommand::Play));
     let block = block_frames.min(engine.max_block_frames()).max(1);
+    let latency = engine.latency_frames() as u64;
+    let main = end - start;
+    let rate = engine.sample_rate_hz() as u64;
+    let tail = tail && engine.has_tail();
+    let max_tail = if tail {
+        (TAIL_MAX_S * rate as f64) as u64
+    } else {
+        0
+    };
+    let quiet_needed = (TAIL_QUIET_S * rate as f64) as u64;
+    let threshold = 10f32.powf(TAIL_THRESHOLD_DBFS / 20.0);
     let mut l = vec![0.0f32; block];
     let mut r = vec![0.0f32; block];
     let mut inter = vec![0.0f32; 2 * block];
-    let mut pos = start;
-    while pos < end {
-        let n = ((end - pos) as usize).min(block);
+    let mut processed = 0u64;
+    let mut written = 0u64;
+    let mut quiet = 0u64;
+    loop {
+        let main_left = (latency + main).saturating_sub(processed);
+        let n = if main_left > 0 {
+            main_left.min(block as u64) as usize
+        } else {
+            if !tail || quiet >= quiet_needed || written >= main + max_tail {
+                break;
+            }
+            (main + max_tail - written).min(block as u64) as usize
+        };
         engine.process(&mut l[..n], &mut r[..n]);
-        for i in 0..n {
-            inter[2 * i] = l[i];
-            inter[2 * i + 1] = r[i];
+        let skip = latency.saturating_sub(processed).min(n as u64) as usize;
+        processed += n as u64;
+        let mut m = 0;
+        for i in skip..n {
+            inter[2 * m] = l[i];
+            inter[2 * m + 1] = r[i];
+            if l[i].abs().max(r[i].abs()) < threshold {
+                quiet += 1;
+            } else {
+                quiet = 0;
+            }
+            m += 1;
         }
-        sink(&inter[..2 * n])?;
-        pos += n as u64;
+        if m > 0 {
+            sink(&inter[..2 * m])?;
+            written += m as u64;
+        }
     }
-    Ok(())
+    Ok(written)
 }
 
 /// Render the whole range to memory (interleaved stereo) with its loudness report.
@@ -116,11 +160,18 @@ pub fn render_to_memory(
     let mut engine = loaded.engine(opts.block_frames);
     let mut out = Vec::with_capacity(2 * (end - start) as usize);
     let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
-    run_engine(&mut engine, start, end, opts.block_frames, |b| {
-        out.extend_from_slice(b);
-        meter.add_interleaved_stereo(b)?;
-        Ok(())
-    })?;
+    run_engine(
+        &mut engine,
+        start,
+        end,
+        opts.block_frames,
+        opts.to_s.is_none(),
+        |b| {
+            out.extend_from_slice(b);
+            meter.add_interleaved_stereo(b)?;
+            Ok(())
+        },
+    )?;
     Ok((out, meter.finish()))
 }
 
@@ -260,40 +311,47 @@ fn write_wav(
         b
     });
     let mut dither = Tpdf(0x9E37_79B9_7F4A_7C15);
-    let result = run_engine(&mut engine, start, end, opts.block_frames, |block| {
-        let mut quantised = back_rx.try_recv().unwrap_or_default();
-        quantised.clear();
-        match bits {
-            Bits::Float32 => {
-                for &x in block {
-                    writer.write_sample(x).map_err(io_err)?;
+    let result = run_engine(
+        &mut engine,
+        start,
+        end,
+        opts.block_frames,
+        opts.to_s.is_none(),
+        |block| {
+            let mut quantised = back_rx.try_recv().unwrap_or_default();
+            quantised.clear();
+            match bits {
+                Bits::Float32 => {
+                    for &x in block {
+                        writer.write_sample(x).map_err(io_err)?;
+                    }
+                    quantised.extend_from_slice(block);
                 }
-                quantised.extend_from_slice(block);
-            }
-            Bits::Int24 => {
-                const S: f32 = 8_388_608.0;
-                for &x in block {
-                    let v = (x * S).round().clamp(-S, S - 1.0) as i32;
-                    writer.write_sample(v).map_err(io_err)?;
-                    quantised.push(v as f32 / S);
+                Bits::Int24 => {
+                    const S: f32 = 8_388_608.0;
+                    for &x in block {
+                        let v = (x * S).round().clamp(-S, S - 1.0) as i32;
+                        writer.write_sample(v).map_err(io_err)?;
+                        quantised.push(v as f32 / S);
+                    }
+                }
+                Bits::Int16 => {
+                    const S: f32 = 32_768.0;
+                    for &x in block {
+                        let v = (x * S + dither.next()).round().clamp(-S, S - 1.0) as i16;
+                        writer.write_sample(v).map_err(io_err)?;
+                        quantised.push(v as f32 / S);
+                    }
                 }
             }
-            Bits::Int16 => {
-                const S: f32 = 32_768.0;
-                for &x in block {
-                    let v = (x * S + dither.next()).round().clamp(-S, S - 1.0) as i16;
-                    writer.write_sample(v).map_err(io_err)?;
-                    quantised.push(v as f32 / S);
-                }
+            tx.send(quantised)
+                .map_err(|_| anyhow::anyhow!("loudness meter stopped"))?;
+            if let Some(b) = &bar {
+                b.inc((block.len() / 2) as u64);
             }
-        }
-        tx.send(quantised)
-            .map_err(|_| anyhow::anyhow!("loudness meter stopped"))?;
-        if let Some(b) = &bar {
-            b.inc((block.len() / 2) as u64);
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
     drop(tx);
     let report = meter_thread
         .join()

@@ -41,7 +41,10 @@ fn engine(specs: &[Spec], master_db: f32, max_block: usize) -> Engine {
         .collect();
     let mut e = Engine::new(
         EngineConfig::new(RATE, max_block),
-        MasterState { gain_db: master_db },
+        MasterState {
+            gain_db: master_db,
+            ..Default::default()
+        },
         tracks,
     );
     e.push(Command::transport(0, TransportCommand::Play))

@@ -3,8 +3,9 @@
 
 use assert_no_alloc::{assert_no_alloc, reset_violation_count, violation_count, AllocDisabler};
 use ttymix::engine::{
-    Command, CommandKind, Engine, EngineConfig, MasterState, MemorySource, StripId, StripParam,
-    StripState, TrackInit, TransportCommand,
+    BusInit, BusKind, Command, CommandKind, DelayState, Engine, EngineConfig, LimiterState,
+    MasterState, MemorySource, Output, ReverbState, SendState, StripId, StripParam, StripState,
+    TrackInit, TransportCommand,
 };
 
 #[global_allocator]
@@ -17,9 +18,101 @@ fn tracks() -> Vec<TrackInit> {
                 vec![0.1 * i as f32; 50_000];
                 1 + i % 2
             ])),
-            state: StripState::default(),
+            state: StripState {
+                output: if i == 0 {
+                    Output::Bus(0)
+                } else {
+                    Output::Master
+                },
+                sends: vec![
+                    SendState {
+                        bus: 1,
+                        level_db: -6.0,
+                        pre_fader: false,
+                    },
+                    SendState {
+                        bus: 2,
+                        level_db: -10.0,
+                        pre_fader: true,
+                    },
+                ],
+                ..StripState::default()
+            },
         })
         .collect()
+}
+
+fn buses() -> Vec<BusInit> {
+    vec![
+        BusInit {
+            kind: BusKind::Group,
+            state: StripState::default(),
+        },
+        BusInit {
+            kind: BusKind::Reverb(ReverbState::default()),
+            state: StripState::default(),
+        },
+        BusInit {
+            kind: BusKind::Delay(DelayState::default()),
+            state: StripState::default(),
+        },
+    ]
+}
+
+/// Every strip parameter (one value each, plus toggles both ways).
+fn strip_params() -> Vec<StripParam> {
+    use StripParam::*;
+    let mut v = vec![
+        HpfEnabled(true),
+        HpfFreqHz(120.0),
+        HpfSlope24(true),
+        LpfEnabled(true),
+        LpfFreqHz(9000.0),
+        LpfSlope24(true),
+        EqEnabled(true),
+        GateEnabled(true),
+        GateThresholdDb(-40.0),
+        GateRatio(3.0),
+        GateRangeDb(-30.0),
+        GateAttackMs(1.0),
+        GateHoldMs(10.0),
+        GateReleaseMs(80.0),
+        CompEnabled(true),
+        CompThresholdDb(-20.0),
+        CompRatio(3.0),
+        CompKneeDb(4.0),
+        CompAttackMs(5.0),
+        CompReleaseMs(120.0),
+        CompMakeupDb(2.0),
+        CompSidechainHpfHz(150.0),
+        CompSidechainHpfHz(0.0),
+        SendLevelDb(0, -3.0),
+        SendLevelDb(1, -20.0),
+        SendPreFader(0, true),
+        SendPreFader(1, false),
+        LimiterEnabled(true),
+        LimiterCeilingDbtp(-2.0),
+        LimiterReleaseMs(80.0),
+        ReverbDecayS(3.0),
+        ReverbPreDelayMs(30.0),
+        ReverbSize(1.5),
+        ReverbDamping(0.3),
+        ReverbWidth(0.8),
+        DelayTimeMs(250.0),
+        DelayFeedback(0.5),
+        DelayLowCutHz(200.0),
+        DelayHighCutHz(5000.0),
+        DelayPingPong(true),
+    ];
+    for b in 0..4u8 {
+        v.extend([
+            EqBandEnabled(b, true),
+            EqBandFreqHz(b, 500.0 + b as f32 * 1000.0),
+            EqBandGainDb(b, 4.0),
+            EqBandQ(b, 2.0),
+        ]);
+    }
+    v
 }
 
 fn all_commands(at: u64) -> Vec<Command> {
@@ -34,9 +127,12 @@ fn all_commands(at: u64) -> Vec<Command> {
         StripParam::InvertPolarity(true),
     ];
     let mut v = Vec::new();
-    for (k, p) in params.iter().enumerate() {
+    for (k, p) in params.iter().chain(strip_params().iter()).enumerate() {
         v.push(Command::strip(at + k as u64 * 7, StripId::Track(1), *p));
         v.push(Command::strip(at + k as u64 * 5, StripId::Master, *p));
+        for b in 0..3u16 {
+            v.push(Command::strip(at + k as u64 * 3, StripId::Bus(b), *p));
+        }
     }
     for t in [
         TransportCommand::Play,
@@ -74,10 +170,17 @@ fn the_guard_detects_allocation() {
 
 #[test]
 fn push_and_process_never_allocate() {
-    let mut e = Engine::new(
-        EngineConfig::new(48_000, 512),
-        MasterState::default(),
+    let mut e = Engine::with_buses(
+        EngineConfig {
+            max_pending_commands: 2048,
+            ..EngineConfig::new(48_000, 512)
+        },
+        MasterState {
+            limiter: Some(LimiterState::default()),
+            ..MasterState::default()
+        },
         tracks(),
+        buses(),
     );
     let mut l = vec![0.0f32; 512];
     let mut r = vec![0.0f32; 512];

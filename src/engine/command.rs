@@ -15,6 +15,8 @@ pub enum StripId {
     Track(u16),
     /// The master bus.
     Master,
+    /// A group or effect bus, by index in the session's `[[bus]]` list.
+    Bus(u16),
 }
 
 /// A parameter of a channel strip. Values are in the units their names give.
@@ -32,6 +34,88 @@ pub enum StripParam {
     Solo(bool),
     /// Polarity inversion (after trim).
     InvertPolarity(bool),
+    /// High-pass filter on/off.
+    HpfEnabled(bool),
+    /// High-pass corner in Hz.
+    HpfFreqHz(f32),
+    /// High-pass slope: true 24 dB/oct, false 12 dB/oct.
+    HpfSlope24(bool),
+    /// Low-pass filter on/off.
+    LpfEnabled(bool),
+    /// Low-pass corner in Hz.
+    LpfFreqHz(f32),
+    /// Low-pass slope: true 24 dB/oct, false 12 dB/oct.
+    LpfSlope24(bool),
+    /// Whole EQ on/off.
+    EqEnabled(bool),
+    /// EQ band (0 low shelf, 1 and 2 bells, 3 high shelf) on/off.
+    EqBandEnabled(u8, bool),
+    /// EQ band frequency in Hz.
+    EqBandFreqHz(u8, f32),
+    /// EQ band gain in dB.
+    EqBandGainDb(u8, f32),
+    /// EQ band Q.
+    EqBandQ(u8, f32),
+    /// Gate on/off.
+    GateEnabled(bool),
+    /// Gate threshold in dBFS.
+    GateThresholdDb(f32),
+    /// Gate/expander ratio (infinite = gate).
+    GateRatio(f32),
+    /// Gate range (floor) in dB, negative.
+    GateRangeDb(f32),
+    /// Gate attack in ms.
+    GateAttackMs(f32),
+    /// Gate hold in ms.
+    GateHoldMs(f32),
+    /// Gate release in ms.
+    GateReleaseMs(f32),
+    /// Compressor on/off.
+    CompEnabled(bool),
+    /// Compressor threshold in dBFS.
+    CompThresholdDb(f32),
+    /// Compressor ratio.
+    CompRatio(f32),
+    /// Compressor knee width in dB.
+    CompKneeDb(f32),
+    /// Compressor attack in ms.
+    CompAttackMs(f32),
+    /// Compressor release in ms.
+    CompReleaseMs(f32),
+    /// Compressor makeup gain in dB.
+    CompMakeupDb(f32),
+    /// Compressor side-chain high-pass corner in Hz; 0 switches the side-chain filter off.
+    CompSidechainHpfHz(f32),
+    /// Level of send `n` (index in the strip's send list) in dB.
+    SendLevelDb(u8, f32),
+    /// Send `n` taken before (true) or after (false) the fader.
+    SendPreFader(u8, bool),
+    /// Master limiter on/off (only when the session has a `[master.limiter]`: its latency is fixed at load).
+    LimiterEnabled(bool),
+    /// Master limiter ceiling in dBTP.
+    LimiterCeilingDbtp(f32),
+    /// Master limiter release in ms.
+    LimiterReleaseMs(f32),
+    /// Reverb bus: decay time (T60) in s.
+    ReverbDecayS(f32),
+    /// Reverb bus: pre-delay in ms.
+    ReverbPreDelayMs(f32),
+    /// Reverb bus: size 0.5 … 2.
+    ReverbSize(f32),
+    /// Reverb bus: damping 0 … 1.
+    ReverbDamping(f32),
+    /// Reverb bus: width 0 … 1.
+    ReverbWidth(f32),
+    /// Delay bus: time in ms.
+    DelayTimeMs(f32),
+    /// Delay bus: feedback 0 … <1.
+    DelayFeedback(f32),
+    /// Delay bus: low cut in the feedback path, Hz.
+    DelayLowCutHz(f32),
+    /// Delay bus: high cut in the feedback path, Hz.
+    DelayHighCutHz(f32),
+    /// Delay bus: ping-pong.
+    DelayPingPong(bool),
 }
 
 /// Transport changes.

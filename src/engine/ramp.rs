@@ -39,6 +39,12 @@ impl Ramp {
         self.target
     }
 
+    /// Samples until the ramp settles (0 when settled).
+    #[inline]
+    pub fn remaining_frames(&self) -> u32 {
+        self.remaining
+    }
+
     /// True when no ramp is in progress.
     #[inline]
     pub fn is_settled(&self) -> bool {

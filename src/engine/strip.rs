@@ -1,9 +1,155 @@
-//! Runs on the audio thread: channel strips (per-track gain staging, pan, mute/solo) and the master strip.
+//! Runs on the audio thread: channel strips (trim, polarity, filters, EQ, dynamics, fader, pan, sends,
+//! mute/solo) for tracks and buses, and the master strip (EQ, bus compressor, fader, limiter).
 
 use super::command::StripParam;
 use super::ramp::Ramp;
+use crate::dsp::compressor::Compressor;
+use crate::dsp::eq::Eq4;
+use crate::dsp::filter::{PassFilter, PassKind, Slope};
+use crate::dsp::gate::Gate;
+use crate::dsp::limiter::Limiter;
+use crate::dsp::StereoProcessor;
 
-/// Static settings of a track strip, as stored in the session.
+/// A high- or low-pass filter's settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PassState {
+    /// On.
+    pub enabled: bool,
+    /// Corner in Hz.
+    pub freq_hz: f32,
+    /// 24 dB/oct (true) or 12 dB/oct (false).
+    pub slope_24: bool,
+}
+
+/// One EQ band.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EqBandState {
+    /// On.
+    pub enabled: bool,
+    /// Centre/corner in Hz.
+    pub freq_hz: f32,
+    /// Gain in dB.
+    pub gain_db: f32,
+    /// Q.
+    pub q: f32,
+}
+
+/// The 4-band EQ: low shelf, bell, bell, high shelf.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EqState {
+    /// Whole EQ on.
+    pub enabled: bool,
+    /// Bands in order low shelf, bell 1, bell 2, high shelf.
+    pub bands: [EqBandState; 4],
+}
+
+impl Default for EqState {
+    fn default() -> Self {
+        let f = [100.0, 400.0, 2_500.0, 8_000.0];
+        let q = [0.707, 1.0, 1.0, 0.707];
+        Self {
+            enabled: false,
+            bands: std::array::from_fn(|b| EqBandState {
+                enabled: false,
+                freq_hz: f[b],
+                gain_db: 0.0,
+                q: q[b],
+            }),
+        }
+    }
+}
+
+/// Gate / expander settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GateState {
+    /// On.
+    pub enabled: bool,
+    /// Threshold in dBFS.
+    pub threshold_db: f32,
+    /// Expansion ratio (infinite = gate).
+    pub ratio: f32,
+    /// Floor in dB (negative).
+    pub range_db: f32,
+    /// Attack in ms.
+    pub attack_ms: f32,
+    /// Hold in ms.
+    pub hold_ms: f32,
+    /// Release in ms.
+    pub release_ms: f32,
+}
+
+impl Default for GateState {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            threshold_db: -50.0,
+            ratio: f32::INFINITY,
+            range_db: -80.0,
+            attack_ms: 0.5,
+            hold_ms: 20.0,
+            release_ms: 100.0,
+        }
+    }
+}
+
+/// Compressor settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CompState {
+    /// On.
+    pub enabled: bool,
+    /// Threshold in dBFS.
+    pub threshold_db: f32,
+    /// Ratio.
+    pub ratio: f32,
+    /// Knee width in dB.
+    pub knee_db: f32,
+    /// Attack in ms.
+    pub attack_ms: f32,
+    /// Release in ms.
+    pub release_ms: f32,
+    /// Makeup gain in dB.
+    pub makeup_db: f32,
+    /// Side-chain high-pass corner in Hz; 0 = off.
+    pub sidechain_hpf_hz: f32,
+}
+
+impl Default for CompState {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            threshold_db: -18.0,
+            ratio: 4.0,
+            knee_db: 6.0,
+            attack_ms: 10.0,
+            release_ms: 100.0,
+            makeup_db: 0.0,
+            sidechain_hpf_hz: 0.0,
+        }
+    }
+}
+
+/// A send to an effect bus.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SendState {
+    /// Index of the effect bus.
+    pub bus: u16,
+    /// Send level in dB.
+    pub level_db: f32,
+    /// Taken before the fader (and pan) rather than after.
+    pub pre_fader: bool,
+}
+
+/// Where a strip's output goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Output {
+    /// The master bus.
+    #[default]
+    Master,
+    /// A group bus, by index.
+    Bus(u16),
+}
+
+/// Static settings of a track (or bus) strip, as stored in the session.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StripState {
     /// Input trim in dB.
@@ -18,6 +164,20 @@ pub struct StripState {
     pub solo: bool,
     /// Polarity inverted.
     pub invert_polarity: bool,
+    /// High-pass filter.
+    pub hpf: PassState,
+    /// Low-pass filter.
+    pub lpf: PassState,
+    /// 4-band EQ.
+    pub eq: EqState,
+    /// Gate / expander.
+    pub gate: GateState,
+    /// Compressor.
+    pub compressor: CompState,
+    /// Sends to effect buses (fixed set; levels and pre/post change by command).
+    pub sends: Vec<SendState>,
+    /// Destination.
+    pub output: Output,
 }
 
 impl Default for StripState {
@@ -29,6 +189,42 @@ impl Default for StripState {
             mute: false,
             solo: false,
             invert_polarity: false,
+            hpf: PassState {
+                enabled: false,
+                freq_hz: 80.0,
+                slope_24: false,
+            },
+            lpf: PassState {
+                enabled: false,
+                freq_hz: 12_000.0,
+                slope_24: false,
+            },
+            eq: EqState::default(),
+            gate: GateState::default(),
+            compressor: CompState::default(),
+            sends: Vec::new(),
+            output: Output::Master,
+        }
+    }
+}
+
+/// Master limiter settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LimiterState {
+    /// On.
+    pub enabled: bool,
+    /// True-peak ceiling in dBTP.
+    pub ceiling_dbtp: f32,
+    /// Release in ms.
+    pub release_ms: f32,
+}
+
+impl Default for LimiterState {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ceiling_dbtp: -1.0,
+            release_ms: 50.0,
         }
     }
 }
@@ -38,6 +234,23 @@ impl Default for StripState {
 pub struct MasterState {
     /// Master fader in dB.
     pub gain_db: f32,
+    /// Master EQ.
+    pub eq: EqState,
+    /// Bus compressor.
+    pub compressor: CompState,
+    /// Lookahead limiter; None = not in the signal path (no latency).
+    pub limiter: Option<LimiterState>,
+}
+
+/// Gain reduction of a strip's dynamics, in dB (positive; 0 = none), over the last processed block.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GainReduction {
+    /// Gate / expander.
+    pub gate_db: f32,
+    /// Compressor.
+    pub comp_db: f32,
+    /// Limiter (master only).
+    pub limiter_db: f32,
 }
 
 /// Level accumulators of a strip's output since the last reset (read by meters).
@@ -89,24 +302,186 @@ pub fn pan_gains(pan: f32, stereo: bool) -> (f32, f32) {
     }
 }
 
+/// Set every parameter of an EQ from its state.
+pub(crate) fn apply_eq(eq: &mut Eq4, st: &EqState) {
+    for (b, band) in st.bands.iter().enumerate() {
+        eq.set_band_freq_hz(b, band.freq_hz);
+        eq.set_band_gain_db(b, band.gain_db);
+        eq.set_band_q(b, band.q);
+        eq.set_band_enabled(b, band.enabled);
+    }
+    eq.set_enabled(st.enabled);
+}
+
+/// Set every parameter of a compressor from its state.
+pub(crate) fn apply_comp(c: &mut Compressor, st: &CompState) {
+    c.set_threshold_db(st.threshold_db);
+    c.set_ratio(st.ratio);
+    c.set_knee_db(st.knee_db);
+    c.set_attack_ms(st.attack_ms);
+    c.set_release_ms(st.release_ms);
+    c.set_makeup_db(st.makeup_db);
+    set_sidechain(c, st.sidechain_hpf_hz);
+    c.set_enabled(st.enabled);
+}
+
+fn set_sidechain(c: &mut Compressor, freq_hz: f32) {
+    if freq_hz > 0.0 {
+        c.set_sidechain_hpf_hz(freq_hz);
+        c.set_sidechain_hpf(true);
+    } else {
+        c.set_sidechain_hpf(false);
+    }
+}
+
+fn apply_pass(f: &mut PassFilter, st: &PassState) {
+    f.set_freq_hz(st.freq_hz);
+    f.set_slope(if st.slope_24 {
+        Slope::Db24
+    } else {
+        Slope::Db12
+    });
+    f.set_enabled(st.enabled);
+}
+
+/// Apply an EQ or compressor parameter; false when `param` is neither.
+fn set_eq_comp(eq: &mut Eq4, comp: &mut Compressor, param: StripParam) -> bool {
+    match param {
+        StripParam::EqEnabled(on) => eq.set_enabled(on),
+        StripParam::EqBandEnabled(b, on) => eq.set_band_enabled(b as usize, on),
+        StripParam::EqBandFreqHz(b, v) => eq.set_band_freq_hz(b as usize, v),
+        StripParam::EqBandGainDb(b, v) => eq.set_band_gain_db(b as usize, v),
+        StripParam::EqBandQ(b, v) => eq.set_band_q(b as usize, v),
+        StripParam::CompEnabled(on) => comp.set_enabled(on),
+        StripParam::CompThresholdDb(v) => comp.set_threshold_db(v),
+        StripParam::CompRatio(v) => comp.set_ratio(v),
+        StripParam::CompKneeDb(v) => comp.set_knee_db(v),
+        StripParam::CompAttackMs(v) => comp.set_attack_ms(v),
+        StripParam::CompReleaseMs(v) => comp.set_release_ms(v),
+        StripParam::CompMakeupDb(v) => comp.set_makeup_db(v),
+        StripParam::CompSidechainHpfHz(v) => set_sidechain(comp, v),
+        _ => return false,
+    }
+    true
+}
+
+/// The strip's processors, in signal order.
+struct Dsp {
+    hpf: PassFilter,
+    lpf: PassFilter,
+    eq: Eq4,
+    gate: Gate,
+    comp: Compressor,
+}
+
+impl Dsp {
+    fn new(fs: f32, st: &StripState) -> Self {
+        let mut d = Dsp {
+            hpf: PassFilter::new(fs, PassKind::HighPass),
+            lpf: PassFilter::new(fs, PassKind::LowPass),
+            eq: Eq4::new(fs),
+            gate: Gate::new(fs),
+            comp: Compressor::new(fs),
+        };
+        apply_pass(&mut d.hpf, &st.hpf);
+        apply_pass(&mut d.lpf, &st.lpf);
+        apply_eq(&mut d.eq, &st.eq);
+        let g = &st.gate;
+        d.gate.set_threshold_db(g.threshold_db);
+        d.gate.set_ratio(g.ratio);
+        d.gate.set_range_db(g.range_db);
+        d.gate.set_attack_ms(g.attack_ms);
+        d.gate.set_hold_ms(g.hold_ms);
+        d.gate.set_release_ms(g.release_ms);
+        d.gate.set_enabled(g.enabled);
+        apply_comp(&mut d.comp, &st.compressor);
+        d
+    }
+
+    fn set(&mut self, param: StripParam) {
+        if set_eq_comp(&mut self.eq, &mut self.comp, param) {
+            return;
+        }
+        let slope = |on: bool| if on { Slope::Db24 } else { Slope::Db12 };
+        match param {
+            StripParam::HpfEnabled(on) => self.hpf.set_enabled(on),
+            StripParam::HpfFreqHz(v) => self.hpf.set_freq_hz(v),
+            StripParam::HpfSlope24(on) => self.hpf.set_slope(slope(on)),
+            StripParam::LpfEnabled(on) => self.lpf.set_enabled(on),
+            StripParam::LpfFreqHz(v) => self.lpf.set_freq_hz(v),
+            StripParam::LpfSlope24(on) => self.lpf.set_slope(slope(on)),
+            StripParam::GateEnabled(on) => self.gate.set_enabled(on),
+            StripParam::GateThresholdDb(v) => self.gate.set_threshold_db(v),
+            StripParam::GateRatio(v) => self.gate.set_ratio(v),
+            StripParam::GateRangeDb(v) => self.gate.set_range_db(v),
+            StripParam::GateAttackMs(v) => self.gate.set_attack_ms(v),
+            StripParam::GateHoldMs(v) => self.gate.set_hold_ms(v),
+            StripParam::GateReleaseMs(v) => self.gate.set_release_ms(v),
+            _ => {}
+        }
+    }
+
+    fn reset(&mut self) {
+        self.hpf.reset();
+        self.lpf.reset();
+        self.eq.reset();
+        self.gate.reset();
+        self.comp.reset();
+    }
+
+    fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
+        self.hpf.process(l, r);
+        self.lpf.process(l, r);
+        self.eq.process(l, r);
+        self.gate.process(l, r);
+        self.comp.process(l, r);
+    }
+}
+
+struct Send {
+    bus: u16,
+    level_db: f32,
+    pre_fader: bool,
+    level: Ramp,
+}
+
+/// A track or bus strip: trim → polarity → HPF → LPF → EQ → gate → compressor → (pre-fader sends) → fader
+/// → pan → (post-fader sends) → output. Mute and solo act on the output and on every send.
 pub(crate) struct TrackStrip {
     trim_db: f32,
     gain_db: f32,
     mute: bool,
     pub(crate) solo: bool,
     invert_polarity: bool,
+    /// Not muted and not solo-muted.
     audible: bool,
     stereo: bool,
     /// trim × polarity
     pre: Ramp,
-    /// fader × audible (mute/solo)
-    post: Ramp,
+    fader: Ramp,
+    /// 1 audible, 0 muted
+    gate: Ramp,
     pan: Ramp,
+    dsp: Dsp,
+    sends: Vec<Send>,
+    pub(crate) output: Output,
+    /// The processors were reset after the strip went silent (see [`TrackStrip::skip`]).
+    pub(crate) cleared: bool,
+    /// scratch: audible gain per sample
+    abuf: Vec<f32>,
     pub(crate) meter: StripMeter,
+    /// Level after the dynamics, before the fader.
+    pub(crate) pre_meter: StripMeter,
 }
 
 impl TrackStrip {
-    pub(crate) fn new(state: &StripState, channels: usize, ramp_frames: u32) -> Self {
+    pub(crate) fn new(
+        state: &StripState,
+        channels: usize,
+        ramp_frames: u32,
+        sample_rate_hz: u32,
+        max_block_frames: usize,
+    ) -> Self {
         let mut s = Self {
             trim_db: state.trim_db,
             gain_db: state.gain_db,
@@ -116,12 +491,28 @@ impl TrackStrip {
             audible: !state.mute,
             stereo: channels == 2,
             pre: Ramp::new(1.0, ramp_frames),
-            post: Ramp::new(1.0, ramp_frames),
+            fader: Ramp::new(db_to_gain(state.gain_db), ramp_frames),
+            gate: Ramp::new(1.0, ramp_frames),
             pan: Ramp::new(state.pan.clamp(-1.0, 1.0), ramp_frames),
+            dsp: Dsp::new(sample_rate_hz as f32, state),
+            sends: state
+                .sends
+                .iter()
+                .map(|s| Send {
+                    bus: s.bus,
+                    level_db: s.level_db,
+                    pre_fader: s.pre_fader,
+                    level: Ramp::new(db_to_gain(s.level_db), ramp_frames),
+                })
+                .collect(),
+            output: state.output,
+            cleared: false,
+            abuf: vec![0.0; max_block_frames.max(1)],
             meter: StripMeter::default(),
+            pre_meter: StripMeter::default(),
         };
         s.pre.snap(s.pre_target());
-        s.post.snap(s.post_target());
+        s.gate.snap(if s.audible { 1.0 } else { 0.0 });
         s
     }
 
@@ -134,19 +525,30 @@ impl TrackStrip {
         }
     }
 
-    fn post_target(&self) -> f32 {
-        if self.audible {
-            db_to_gain(self.gain_db)
-        } else {
-            0.0
-        }
-    }
-
     pub(crate) fn set_channels(&mut self, channels: usize) {
         self.stereo = channels == 2;
     }
 
-    /// Apply a parameter; returns true when solo changed (the engine then re-evaluates audibility).
+    /// Muted by its own mute button.
+    pub(crate) fn is_muted(&self) -> bool {
+        self.mute
+    }
+
+    /// The effect buses this strip sends to.
+    pub(crate) fn send_buses(&self) -> impl Iterator<Item = u16> + '_ {
+        self.sends.iter().map(|s| s.bus)
+    }
+
+    /// Gain reduction of the gate and compressor over the last block.
+    pub(crate) fn gain_reduction(&self) -> GainReduction {
+        GainReduction {
+            gate_db: self.dsp.gate.gain_reduction_db(),
+            comp_db: self.dsp.comp.gain_reduction_db(),
+            limiter_db: 0.0,
+        }
+    }
+
+    /// Apply a parameter; returns true when mute or solo changed (the engine then re-evaluates audibility).
     pub(crate) fn set(&mut self, param: StripParam) -> bool {
         match param {
             StripParam::TrimDb(db) => {
@@ -159,7 +561,7 @@ impl TrackStrip {
             }
             StripParam::GainDb(db) => {
                 self.gain_db = db;
-                self.post.set_target(self.post_target());
+                self.fader.set_target(db_to_gain(db));
             }
             StripParam::Pan(p) => self.pan.set_target(p.clamp(-1.0, 1.0)),
             StripParam::Mute(on) => {
@@ -171,42 +573,73 @@ impl TrackStrip {
                 self.solo = on;
                 return changed;
             }
+            StripParam::SendLevelDb(n, db) => {
+                if let Some(s) = self.sends.get_mut(n as usize) {
+                    s.level_db = db;
+                    s.level.set_target(db_to_gain(db));
+                }
+            }
+            StripParam::SendPreFader(n, on) => {
+                if let Some(s) = self.sends.get_mut(n as usize) {
+                    s.pre_fader = on;
+                }
+            }
+            p => self.dsp.set(p),
         }
         false
     }
 
-    pub(crate) fn update_audible(&mut self, any_solo: bool, snap: bool) {
-        self.audible = !self.mute && (!any_solo || self.solo);
-        let target = self.post_target();
+    /// Set audibility (mute and solo already resolved by the engine).
+    pub(crate) fn set_audible(&mut self, audible: bool, snap: bool) {
+        self.audible = audible;
+        let target = if audible { 1.0 } else { 0.0 };
         if snap {
-            self.post.snap(target);
+            self.gate.snap(target);
         } else {
-            self.post.set_target(target);
+            self.gate.set_target(target);
         }
+    }
+
+    /// Frames until the strip falls silent (its mute/solo fade ends at 0), if it is fading out.
+    pub(crate) fn frames_to_silence(&self) -> Option<u32> {
+        (self.gate.target() == 0.0 && !self.gate.is_settled()).then(|| self.gate.remaining_frames())
     }
 
     /// Silent and staying silent: nothing to compute.
     pub(crate) fn is_silent_settled(&self) -> bool {
-        self.post.is_settled() && self.post.value() == 0.0
+        self.gate.is_settled() && self.gate.value() == 0.0
     }
 
-    /// Advance the ramps without processing audio.
+    /// Advance the ramps without processing audio. The processors are reset on the first skipped segment, so
+    /// their state when the strip becomes audible again does not depend on where blocks were split.
     pub(crate) fn skip(&mut self, frames: usize) {
+        if !self.cleared {
+            self.dsp.reset();
+            self.cleared = true;
+        }
         self.pre.skip(frames);
-        self.post.skip(frames);
+        self.fader.skip(frames);
+        self.gate.skip(frames);
         self.pan.skip(frames);
+        for s in &mut self.sends {
+            s.level.skip(frames);
+        }
         self.meter.frames += frames as u64;
+        self.pre_meter.frames += frames as u64;
     }
 
-    /// Process the track's block (mono in `left` only) and add it into the bus.
+    /// Process the block in place (mono input in `left` only; the result is stereo in both) and add the
+    /// sends into the effect-bus inputs `ins_l/ins_r[bus][..n]`.
     pub(crate) fn process(
         &mut self,
         left: &mut [f32],
         right: &mut [f32],
-        bus_l: &mut [f32],
-        bus_r: &mut [f32],
+        ins_l: &mut [Vec<f32>],
+        ins_r: &mut [Vec<f32>],
     ) {
+        let n = left.len();
         let stereo = self.stereo;
+        self.cleared = false;
         // trim and polarity
         if self.pre.is_settled() {
             let g = self.pre.value();
@@ -217,7 +650,7 @@ impl TrackStrip {
                 }
             }
         } else {
-            for i in 0..left.len() {
+            for i in 0..n {
                 let g = self.pre.next_value();
                 left[i] *= g;
                 if stereo {
@@ -225,60 +658,126 @@ impl TrackStrip {
                 }
             }
         }
+        if !stereo {
+            right.copy_from_slice(left);
+        }
 
-        // (strip processors go here: filters, EQ, dynamics)
+        self.dsp.process(left, right);
+        accumulate(&mut self.pre_meter, left, right);
 
-        // fader, pan, mute/solo, into the bus
-        let src_r: &[f32] = if stereo { right } else { left };
-        let (mut pk_l, mut pk_r) = (self.meter.peak[0], self.meter.peak[1]);
-        let (mut sq_l, mut sq_r) = (0.0f64, 0.0f64);
-        if self.post.is_settled() && self.pan.is_settled() {
-            let g = self.post.value();
-            let (gl, gr) = pan_gains(self.pan.value(), stereo);
-            let (a, b) = (g * gl, g * gr);
-            for i in 0..left.len() {
-                let (yl, yr) = (left[i] * a, src_r[i] * b);
-                bus_l[i] += yl;
-                bus_r[i] += yr;
-                pk_l = pk_l.max(yl.abs());
-                pk_r = pk_r.max(yr.abs());
-                sq_l += (yl * yl) as f64;
-                sq_r += (yr * yr) as f64;
-            }
+        // audible gain per sample
+        let abuf = &mut self.abuf[..n];
+        let gate_settled = self.gate.is_settled();
+        if gate_settled {
+            abuf.fill(self.gate.value());
         } else {
-            for i in 0..left.len() {
-                let g = self.post.next_value();
-                let (gl, gr) = pan_gains(self.pan.next_value(), stereo);
-                let (a, b) = (g * gl, g * gr);
-                let (yl, yr) = (left[i] * a, src_r[i] * b);
-                bus_l[i] += yl;
-                bus_r[i] += yr;
-                pk_l = pk_l.max(yl.abs());
-                pk_r = pk_r.max(yr.abs());
-                sq_l += (yl * yl) as f64;
-                sq_r += (yr * yr) as f64;
+            for a in abuf.iter_mut() {
+                *a = self.gate.next_value();
             }
         }
-        self.meter.peak = [pk_l, pk_r];
-        self.meter.sum_sq[0] += sq_l;
-        self.meter.sum_sq[1] += sq_r;
-        self.meter.frames += left.len() as u64;
+        // pre-fader sends (mono at the centre pan law)
+        let mono_send = if stereo { 1.0 } else { pan_gains(0.0, false).0 };
+        for s in self.sends.iter_mut().filter(|s| s.pre_fader) {
+            let b = s.bus as usize;
+            let (Some(dl), Some(dr)) = (ins_l.get_mut(b), ins_r.get_mut(b)) else {
+                s.level.skip(n);
+                continue;
+            };
+            for i in 0..n {
+                let g = s.level.next_value() * abuf[i] * mono_send;
+                dl[i] += left[i] * g;
+                dr[i] += right[i] * g;
+            }
+        }
+
+        // fader, pan, mute/solo, in place
+        if self.fader.is_settled() && self.pan.is_settled() && gate_settled {
+            let g = self.fader.value() * self.gate.value();
+            let (gl, gr) = pan_gains(self.pan.value(), stereo);
+            let (a, b) = (g * gl, g * gr);
+            for i in 0..n {
+                left[i] *= a;
+                right[i] *= b;
+            }
+        } else {
+            for i in 0..n {
+                let g = self.fader.next_value() * abuf[i];
+                let (gl, gr) = pan_gains(self.pan.next_value(), stereo);
+                left[i] *= g * gl;
+                right[i] *= g * gr;
+            }
+        }
+        // post-fader sends (the audible gain is already in the signal)
+        for s in self.sends.iter_mut().filter(|s| !s.pre_fader) {
+            let b = s.bus as usize;
+            let (Some(dl), Some(dr)) = (ins_l.get_mut(b), ins_r.get_mut(b)) else {
+                s.level.skip(n);
+                continue;
+            };
+            if s.level.is_settled() {
+                let g = s.level.value();
+                for i in 0..n {
+                    dl[i] += left[i] * g;
+                    dr[i] += right[i] * g;
+                }
+            } else {
+                for i in 0..n {
+                    let g = s.level.next_value();
+                    dl[i] += left[i] * g;
+                    dr[i] += right[i] * g;
+                }
+            }
+        }
+        accumulate(&mut self.meter, left, right);
     }
+}
+
+fn accumulate(m: &mut StripMeter, left: &[f32], right: &[f32]) {
+    let (mut pk_l, mut pk_r) = (m.peak[0], m.peak[1]);
+    let (mut sq_l, mut sq_r) = (0.0f64, 0.0f64);
+    for (&yl, &yr) in left.iter().zip(right) {
+        pk_l = pk_l.max(yl.abs());
+        pk_r = pk_r.max(yr.abs());
+        sq_l += (yl * yl) as f64;
+        sq_r += (yr * yr) as f64;
+    }
+    m.peak = [pk_l, pk_r];
+    m.sum_sq[0] += sq_l;
+    m.sum_sq[1] += sq_r;
+    m.frames += left.len() as u64;
 }
 
 pub(crate) struct MasterStrip {
     gain_db: f32,
     mute: bool,
     gain: Ramp,
+    eq: Eq4,
+    comp: Compressor,
+    limiter: Option<Limiter>,
     pub(crate) meter: StripMeter,
 }
 
 impl MasterStrip {
-    pub(crate) fn new(state: &MasterState, ramp_frames: u32) -> Self {
+    pub(crate) fn new(state: &MasterState, ramp_frames: u32, sample_rate_hz: u32) -> Self {
+        let fs = sample_rate_hz as f32;
+        let mut eq = Eq4::new(fs);
+        apply_eq(&mut eq, &state.eq);
+        let mut comp = Compressor::new(fs);
+        apply_comp(&mut comp, &state.compressor);
+        let limiter = state.limiter.map(|st| {
+            let mut l = Limiter::new(fs);
+            l.set_ceiling_db(st.ceiling_dbtp);
+            l.set_release_ms(st.release_ms);
+            l.set_enabled(st.enabled);
+            l
+        });
         Self {
             gain_db: state.gain_db,
             mute: false,
             gain: Ramp::new(db_to_gain(state.gain_db), ramp_frames),
+            eq,
+            comp,
+            limiter,
             meter: StripMeter::default(),
         }
     }
@@ -291,17 +790,53 @@ impl MasterStrip {
         }
     }
 
-    /// Master accepts fader and mute; other parameters do not apply to it and are ignored.
+    /// Frames of delay the master adds (the limiter's lookahead, when present).
+    pub(crate) fn latency_frames(&self) -> usize {
+        self.limiter.as_ref().map_or(0, |l| l.latency_frames())
+    }
+
+    pub(crate) fn gain_reduction(&self) -> GainReduction {
+        GainReduction {
+            gate_db: 0.0,
+            comp_db: self.comp.gain_reduction_db(),
+            limiter_db: self.limiter.as_ref().map_or(0.0, |l| l.gain_reduction_db()),
+        }
+    }
+
+    /// Master accepts fader, mute, EQ, compressor and limiter parameters; others are ignored.
     pub(crate) fn set(&mut self, param: StripParam) {
+        if set_eq_comp(&mut self.eq, &mut self.comp, param) {
+            return;
+        }
         match param {
             StripParam::GainDb(db) => self.gain_db = db,
             StripParam::Mute(on) => self.mute = on,
+            StripParam::LimiterEnabled(on) => {
+                if let Some(l) = &mut self.limiter {
+                    l.set_enabled(on);
+                }
+                return;
+            }
+            StripParam::LimiterCeilingDbtp(v) => {
+                if let Some(l) = &mut self.limiter {
+                    l.set_ceiling_db(v);
+                }
+                return;
+            }
+            StripParam::LimiterReleaseMs(v) => {
+                if let Some(l) = &mut self.limiter {
+                    l.set_release_ms(v);
+                }
+                return;
+            }
             _ => return,
         }
         self.gain.set_target(self.target());
     }
 
     pub(crate) fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.eq.process(left, right);
+        self.comp.process(left, right);
         if self.gain.is_settled() {
             let g = self.gain.value();
             if g != 1.0 {
@@ -315,14 +850,10 @@ impl MasterStrip {
                 right[i] *= g;
             }
         }
-        let m = &mut self.meter;
-        for i in 0..left.len() {
-            m.peak[0] = m.peak[0].max(left[i].abs());
-            m.peak[1] = m.peak[1].max(right[i].abs());
-            m.sum_sq[0] += (left[i] * left[i]) as f64;
-            m.sum_sq[1] += (right[i] * right[i]) as f64;
+        if let Some(l) = &mut self.limiter {
+            l.process(left, right);
         }
-        m.frames += left.len() as u64;
+        accumulate(&mut self.meter, left, right);
     }
 }
 
