@@ -1,3 +1,4 @@
+#![allow(clippy::needless_range_loop)]
 //! Channel strip and routing through the engine: group-bus null test, pre/post-fader sends, solo rules,
 //! routing loops, block-size invariance of the whole strip, EQ against the RBJ cookbook, master limiter
 //! ceiling (measured with the loudness module's true peak), latency compensation and effect tails.
@@ -468,6 +469,7 @@ fn loaded(chans: Vec<Vec<f32>>, file: SessionFile) -> LoadedSession {
             audio: Ok(chans.into_iter().map(Arc::from).collect()),
             warnings: vec![],
             source_rate_hz: RATE,
+            stream: None,
         }],
     }
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::needless_range_loop)]
 //! Screen snapshots of the mixer and help (TestBackend into insta), the clip indicator, the "too small"
 //! notice, and the README key table against the live keymap.
 

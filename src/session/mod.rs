@@ -260,8 +260,10 @@ pub struct EqConfig {
 
 impl EqConfig {
     fn state(&self) -> EqState {
-        let mut st = EqState::default();
-        st.enabled = self.enabled;
+        let mut st = EqState {
+            enabled: self.enabled,
+            ..Default::default()
+        };
         let bands = [
             &self.low_shelf,
             &self.low_mid,
