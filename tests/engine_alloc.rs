@@ -56,7 +56,46 @@ fn buses() -> Vec<BusInit> {
             kind: BusKind::Delay(DelayState::default()),
             state: StripState::default(),
         },
+        BusInit {
+            kind: BusKind::Group,
+            state: StripState::default(),
+        },
     ]
+}
+
+/// Routing commands: outputs (accepted, queued behind a crossfade, and refused loops/kinds) and sends
+/// (created, changed, switched pre/post, off, and refused).
+fn routing_commands(at: u64) -> Vec<Command> {
+    use StripId::*;
+    use StripParam::{Route as Out, SendTo as Send};
+    let send = |bus, level_db, pre_fader, on| Send {
+        bus,
+        level_db,
+        pre_fader,
+        on,
+    };
+    let v = [
+        (Track(1), Out(Output::Bus(0))),
+        (Track(1), Out(Output::Bus(3))),
+        (Track(0), Out(Output::Master)),
+        (Bus(0), Out(Output::Bus(3))),
+        (Bus(3), Out(Output::Bus(0))),
+        (Bus(1), Out(Output::Bus(0))),
+        (Track(2), Out(Output::Bus(2))),
+        (Master, Out(Output::Bus(0))),
+        (Track(3), send(1, -4.0, true, true)),
+        (Track(3), send(2, -4.0, false, false)),
+        (Bus(0), send(1, -12.0, false, true)),
+        (Bus(3), send(2, -12.0, true, true)),
+        (Bus(1), send(2, 0.0, false, true)),
+        (Track(0), send(0, 0.0, false, true)),
+        (Bus(0), Out(Output::Master)),
+        (Bus(3), send(2, -12.0, true, false)),
+    ];
+    v.into_iter()
+        .enumerate()
+        .map(|(k, (s, p))| Command::strip(at + 2 * k as u64, s, p))
+        .collect()
 }
 
 /// Every strip parameter (one value each, plus toggles both ways).
@@ -130,10 +169,11 @@ fn all_commands(at: u64) -> Vec<Command> {
     for (k, p) in params.iter().chain(strip_params().iter()).enumerate() {
         v.push(Command::strip(at + k as u64 * 7, StripId::Track(1), *p));
         v.push(Command::strip(at + k as u64 * 5, StripId::Master, *p));
-        for b in 0..3u16 {
+        for b in 0..4u16 {
             v.push(Command::strip(at + k as u64 * 3, StripId::Bus(b), *p));
         }
     }
+    v.extend(routing_commands(at + 50));
     for t in [
         TransportCommand::Play,
         TransportCommand::Seek { frame: 1234 },
@@ -209,6 +249,8 @@ fn push_and_process_never_allocate() {
         drop(retired);
     }
     assert_eq!(violation_count(), 0, "allocations inside the audio path");
+    // the routing commands really ran: each round refuses the same loop/kind/master ones
+    assert!(e.refused_commands() >= 4 * 5, "{}", e.refused_commands());
     assert!(e.is_playing());
     assert_eq!(e.length_frames(), 70_000);
 }

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use super::source::Source;
+use super::strip::Output;
 
 /// Which strip a parameter command addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +117,25 @@ pub enum StripParam {
     DelayHighCutHz(f32),
     /// Delay bus: ping-pong.
     DelayPingPong(bool),
+    /// Route the strip's output to the master or a group bus, crossfaded over [`crate::engine::RAMP_MS`]
+    /// (a change arriving during a crossfade starts when it ends). Refused (see
+    /// [`crate::engine::Engine::refused_commands`]) when it names a missing or effect bus or would close a
+    /// loop between group buses; effect buses always return to the master.
+    Route(Output),
+    /// The strip's send to effect bus `bus` (addressed by bus, not by slot): level in dB, pre- or
+    /// post-fader, on. Creates the send when the strip has none to that bus (slots are reserved at build);
+    /// level, pre/post and on/off changes are ramped. Refused on effect buses and the master, and when `bus`
+    /// is not an effect bus.
+    SendTo {
+        /// Effect bus index.
+        bus: u16,
+        /// Level in dB.
+        level_db: f32,
+        /// Before the fader (true) or after (false).
+        pre_fader: bool,
+        /// Send on.
+        on: bool,
+    },
 }
 
 /// Transport changes.

@@ -62,6 +62,60 @@ pub struct TrackInit {
 struct Track {
     source: Box<dyn Source>,
     strip: TrackStrip,
+    route: Route,
+}
+
+/// A strip's output crossfade: while `xfade` runs from 0 to 1 the signal goes to `strip.output` with gain
+/// `x` and to `prev` with gain `1 − x` (linear, so coherent paths sum to the signal). `next` waits for the
+/// running crossfade to end.
+struct Route {
+    prev: Option<Output>,
+    next: Option<Output>,
+    xfade: ramp::Ramp,
+}
+
+impl Route {
+    fn new(ramp_frames: u32) -> Self {
+        Route {
+            prev: None,
+            next: None,
+            xfade: ramp::Ramp::new(1.0, ramp_frames),
+        }
+    }
+
+    /// Route to `to` from `from` (the current output), or queue it behind a running crossfade.
+    /// Returns the new current output.
+    fn change(&mut self, from: Output, to: Output) -> Output {
+        if self.prev.is_some() {
+            self.next = Some(to);
+            return from;
+        }
+        self.next = None;
+        if to == from {
+            return from;
+        }
+        self.prev = Some(from);
+        self.xfade.snap(0.0);
+        self.xfade.set_target(1.0);
+        to
+    }
+
+    /// Frames until the running crossfade ends (when something depends on that moment).
+    fn frames_to_change(&self) -> Option<u32> {
+        (self.prev.is_some() && !self.xfade.is_settled()).then(|| self.xfade.remaining_frames())
+    }
+
+    /// At a segment start: finish an ended crossfade and start a queued one. True when edges changed.
+    fn advance(&mut self, output: &mut Output) -> bool {
+        if self.prev.is_none() || !self.xfade.is_settled() {
+            return false;
+        }
+        self.prev = None;
+        if let Some(n) = self.next.take() {
+            *output = self.change(*output, n);
+        }
+        true
+    }
 }
 
 /// Reverb settings of an effect bus.
@@ -147,6 +201,7 @@ enum Fx {
 struct Bus {
     fx: Fx,
     strip: TrackStrip,
+    route: Route,
     /// Part of the solo: soloed, on a soloed strip's path, or feeding a soloed bus.
     needed: bool,
 }
@@ -210,6 +265,12 @@ pub struct Engine {
     track_r: Vec<f32>,
     bus_l: Vec<f32>,
     bus_r: Vec<f32>,
+    /// Per-sample crossfade gains of the strip being routed.
+    xbuf: Vec<f32>,
+    /// Scratch for recomputing the bus order without allocating.
+    order_scratch: Vec<usize>,
+    indeg: Vec<usize>,
+    refused_commands: u64,
 }
 
 impl Engine {
@@ -276,6 +337,10 @@ impl Engine {
             .collect();
         order.extend((0..buses.len()).filter(|&i| !matches!(buses[i].kind, BusKind::Group)));
         let fs = rate as f32;
+        let fx_count = buses
+            .iter()
+            .filter(|b| !matches!(b.kind, BusKind::Group))
+            .count();
         let buses: Vec<Bus> = buses
             .iter()
             .zip(&bus_states)
@@ -303,20 +368,32 @@ impl Engine {
                         Fx::Delay(v)
                     }
                 },
-                strip: TrackStrip::new(st, 2, ramp_frames, rate, max),
+                strip: {
+                    let mut s = TrackStrip::new(st, 2, ramp_frames, rate, max);
+                    if matches!(b.kind, BusKind::Group) {
+                        s.reserve_send_slots(fx_count);
+                    }
+                    s
+                },
+                route: Route::new(ramp_frames),
                 needed: false,
             })
             .collect();
         let tracks: Vec<Track> = tracks
             .into_iter()
             .map(|t| Track {
-                strip: TrackStrip::new(
-                    &sanitize(&t.state, true),
-                    t.source.channels(),
-                    ramp_frames,
-                    rate,
-                    max,
-                ),
+                strip: {
+                    let mut s = TrackStrip::new(
+                        &sanitize(&t.state, true),
+                        t.source.channels(),
+                        ramp_frames,
+                        rate,
+                        max,
+                    );
+                    s.reserve_send_slots(fx_count);
+                    s
+                },
+                route: Route::new(ramp_frames),
                 source: t.source,
             })
             .collect();
@@ -340,6 +417,10 @@ impl Engine {
             track_r: vec![0.0; max],
             bus_l: vec![0.0; max],
             bus_r: vec![0.0; max],
+            xbuf: vec![0.0; max],
+            order_scratch: Vec::with_capacity(nb),
+            indeg: vec![0; nb],
+            refused_commands: 0,
             tracks,
         };
         engine.update_length();
@@ -423,6 +504,26 @@ impl Engine {
         self.tracks.len()
     }
 
+    /// Routing commands refused (an output naming a missing or effect bus or closing a loop between group
+    /// buses, a send to a bus that is not an effect bus, a send on an effect bus).
+    pub fn refused_commands(&self) -> u64 {
+        self.refused_commands
+    }
+
+    /// Where a track's output goes now (after any queued change has started).
+    pub fn track_output(&self, index: usize) -> Option<Output> {
+        self.tracks
+            .get(index)
+            .map(|t| t.route.next.unwrap_or(t.strip.output))
+    }
+
+    /// Where a bus's output goes now (after any queued change has started).
+    pub fn bus_output(&self, index: usize) -> Option<Output> {
+        self.buses
+            .get(index)
+            .map(|b| b.route.next.unwrap_or(b.strip.output))
+    }
+
     /// Commands dropped because the pending queue was full.
     pub fn dropped_commands(&self) -> u64 {
         self.dropped_commands
@@ -475,7 +576,16 @@ impl Engine {
         let mut done = 0;
         while done < n {
             self.apply_due_commands();
+            self.advance_routes();
             let mut seg = n - done;
+            for f in self
+                .tracks
+                .iter()
+                .filter_map(|t| t.route.frames_to_change())
+                .chain(self.buses.iter().filter_map(|b| b.route.frames_to_change()))
+            {
+                seg = seg.min(f as usize);
+            }
             if let Some(next) = self.pending.first() {
                 let until = next.at_frame.saturating_sub(self.clock_frames);
                 seg = seg.min(until.max(1) as usize);
@@ -549,8 +659,20 @@ impl Engine {
             return;
         }
         let mut solo_changed = false;
-        for cmd in self.pending.drain(..count) {
+        // taken out (no allocation) so routing handlers may borrow the engine
+        let mut pending = std::mem::take(&mut self.pending);
+        for cmd in pending.drain(..count) {
             match cmd.kind {
+                CommandKind::Strip {
+                    strip,
+                    param: param @ (StripParam::Route(_) | StripParam::SendTo { .. }),
+                } => {
+                    if self.route(strip, param) {
+                        solo_changed = true;
+                    } else {
+                        self.refused_commands += 1;
+                    }
+                }
                 CommandKind::Strip { strip, param } => match strip {
                     StripId::Track(i) => {
                         if let Some(t) = self.tracks.get_mut(i as usize) {
@@ -620,7 +742,152 @@ impl Engine {
                 }
             }
         }
+        self.pending = pending;
         if solo_changed {
+            self.update_solo(false);
+        }
+    }
+
+    fn is_group_bus(&self, b: u16) -> bool {
+        self.buses
+            .get(b as usize)
+            .is_some_and(|x| matches!(x.fx, Fx::None))
+    }
+
+    fn is_fx_bus(&self, b: u16) -> bool {
+        self.buses
+            .get(b as usize)
+            .is_some_and(|x| !matches!(x.fx, Fx::None))
+    }
+
+    /// Apply a routing parameter; false when refused. Never allocates.
+    fn route(&mut self, strip: StripId, param: StripParam) -> bool {
+        match (strip, param) {
+            (StripId::Track(i), StripParam::Route(o)) => {
+                if let Output::Bus(b) = o {
+                    if !self.is_group_bus(b) {
+                        return false;
+                    }
+                }
+                let Some(t) = self.tracks.get_mut(i as usize) else {
+                    return false;
+                };
+                t.strip.output = t.route.change(t.strip.output, o);
+                true
+            }
+            (StripId::Bus(i), StripParam::Route(o)) => {
+                let i = i as usize;
+                if !self.is_group_bus(i as u16) {
+                    return false;
+                }
+                if let Output::Bus(b) = o {
+                    if !self.is_group_bus(b) || b as usize == i || !self.compute_order(Some((i, b)))
+                    {
+                        return false;
+                    }
+                }
+                let bus = &mut self.buses[i];
+                bus.strip.output = bus.route.change(bus.strip.output, o);
+                self.compute_order(None)
+            }
+            (
+                StripId::Track(_) | StripId::Bus(_),
+                StripParam::SendTo {
+                    bus,
+                    level_db,
+                    pre_fader,
+                    on,
+                },
+            ) => {
+                if !self.is_fx_bus(bus) {
+                    return false;
+                }
+                let s = match strip {
+                    StripId::Track(i) => self.tracks.get_mut(i as usize).map(|t| &mut t.strip),
+                    StripId::Bus(i) => self
+                        .buses
+                        .get_mut(i as usize)
+                        .filter(|b| matches!(b.fx, Fx::None))
+                        .map(|b| &mut b.strip),
+                    StripId::Master => None,
+                };
+                s.is_some_and(|s| s.set_send(bus, level_db, pre_fader, on))
+            }
+            _ => false,
+        }
+    }
+
+    /// Group bus `j`'s outgoing edges (current, crossfading-from and queued outputs, plus `extra`).
+    fn bus_edges(&self, j: usize, extra: Option<(usize, u16)>) -> [Option<usize>; 4] {
+        let b = &self.buses[j];
+        let to = |o: Option<Output>| match o {
+            Some(Output::Bus(k)) => Some(k as usize),
+            _ => None,
+        };
+        [
+            to(Some(b.strip.output)),
+            to(b.route.prev),
+            to(b.route.next),
+            extra.filter(|e| e.0 == j).map(|e| e.1 as usize),
+        ]
+    }
+
+    /// Recompute the processing order (group buses before the buses they feed, over every edge that is or
+    /// will be live, then effect buses) with an optional extra edge. False (order unchanged) on a cycle.
+    /// Never allocates.
+    fn compute_order(&mut self, extra: Option<(usize, u16)>) -> bool {
+        let nb = self.buses.len();
+        let mut indeg = std::mem::take(&mut self.indeg);
+        let mut order = std::mem::take(&mut self.order_scratch);
+        indeg.iter_mut().for_each(|d| *d = 0);
+        order.clear();
+        let groups = (0..nb).filter(|&j| matches!(self.buses[j].fx, Fx::None));
+        for j in groups.clone() {
+            for k in self.bus_edges(j, extra).into_iter().flatten() {
+                indeg[k] += 1;
+            }
+        }
+        for j in groups.clone() {
+            if indeg[j] == 0 {
+                order.push(j);
+            }
+        }
+        let mut head = 0;
+        while head < order.len() {
+            let j = order[head];
+            head += 1;
+            for k in self.bus_edges(j, extra).into_iter().flatten() {
+                indeg[k] -= 1;
+                if indeg[k] == 0 {
+                    order.push(k);
+                }
+            }
+        }
+        let ok = order.len() == groups.count();
+        if ok {
+            order.extend((0..nb).filter(|&j| !matches!(self.buses[j].fx, Fx::None)));
+            self.bus_order.clear();
+            self.bus_order.extend_from_slice(&order);
+        }
+        self.indeg = indeg;
+        self.order_scratch = order;
+        ok
+    }
+
+    /// Finish ended output crossfades and start queued ones (at segment starts, so block-size invariant).
+    fn advance_routes(&mut self) {
+        let mut changed = false;
+        for t in &mut self.tracks {
+            changed |= t.route.advance(&mut t.strip.output);
+        }
+        let mut bus_changed = false;
+        for b in &mut self.buses {
+            bus_changed |= b.route.advance(&mut b.strip.output);
+        }
+        if bus_changed {
+            self.compute_order(None);
+        }
+        if changed || bus_changed {
             self.update_solo(false);
         }
     }
@@ -727,9 +994,11 @@ impl Engine {
         }
         let tl = &mut self.track_l[..seg];
         let tr = &mut self.track_r[..seg];
+        let xbuf = &mut self.xbuf[..seg];
         for track in &mut self.tracks {
             if track.strip.is_silent_settled() {
                 track.strip.skip(seg);
+                track.route.xfade.skip(seg);
                 continue;
             }
             if playing {
@@ -741,15 +1010,17 @@ impl Engine {
             track
                 .strip
                 .process(tl, tr, &mut self.ins_l, &mut self.ins_r);
-            let (dl, dr) = match track.strip.output {
-                Output::Bus(b) => (
-                    &mut self.ins_l[b as usize][..seg],
-                    &mut self.ins_r[b as usize][..seg],
-                ),
-                Output::Master => (&mut *bus_l, &mut *bus_r),
-            };
-            add(dl, tl);
-            add(dr, tr);
+            route_out(
+                track.strip.output,
+                &mut track.route,
+                tl,
+                tr,
+                xbuf,
+                bus_l,
+                bus_r,
+                &mut self.ins_l,
+                &mut self.ins_r,
+            );
         }
         for &bi in &self.bus_order {
             let bus = &mut self.buses[bi];
@@ -762,6 +1033,7 @@ impl Engine {
                     }
                 }
                 bus.strip.skip(seg);
+                bus.route.xfade.skip(seg);
                 continue;
             }
             tl.copy_from_slice(&self.ins_l[bi][..seg]);
@@ -772,17 +1044,58 @@ impl Engine {
                 Fx::Delay(d) => d.process(tl, tr),
             }
             bus.strip.process(tl, tr, &mut self.ins_l, &mut self.ins_r);
-            let (dl, dr) = match bus.strip.output {
-                Output::Bus(b) => (
-                    &mut self.ins_l[b as usize][..seg],
-                    &mut self.ins_r[b as usize][..seg],
-                ),
-                Output::Master => (&mut *bus_l, &mut *bus_r),
-            };
-            add(dl, tl);
-            add(dr, tr);
+            route_out(
+                bus.strip.output,
+                &mut bus.route,
+                tl,
+                tr,
+                xbuf,
+                bus_l,
+                bus_r,
+                &mut self.ins_l,
+                &mut self.ins_r,
+            );
         }
         self.master.process(bus_l, bus_r);
+    }
+}
+
+/// Add a strip's output into its destination, crossfading from the previous one while a route change runs.
+#[allow(clippy::too_many_arguments)]
+fn route_out(
+    output: Output,
+    route: &mut Route,
+    tl: &[f32],
+    tr: &[f32],
+    xbuf: &mut [f32],
+    bus_l: &mut [f32],
+    bus_r: &mut [f32],
+    ins_l: &mut [Vec<f32>],
+    ins_r: &mut [Vec<f32>],
+) {
+    let seg = tl.len();
+    let Some(prev) = route.prev.filter(|_| !route.xfade.is_settled()) else {
+        let (dl, dr) = match output {
+            Output::Bus(b) => (&mut ins_l[b as usize][..seg], &mut ins_r[b as usize][..seg]),
+            Output::Master => (bus_l, bus_r),
+        };
+        add(dl, tl);
+        add(dr, tr);
+        return;
+    };
+    for x in xbuf.iter_mut() {
+        *x = route.xfade.next_value();
+    }
+    for (dest, new) in [(output, true), (prev, false)] {
+        let (dl, dr) = match dest {
+            Output::Bus(b) => (&mut ins_l[b as usize][..seg], &mut ins_r[b as usize][..seg]),
+            Output::Master => (&mut *bus_l, &mut *bus_r),
+        };
+        for i in 0..seg {
+            let g = if new { xbuf[i] } else { 1.0 - xbuf[i] };
+            dl[i] += tl[i] * g;
+            dr[i] += tr[i] * g;
+        }
     }
 }
 

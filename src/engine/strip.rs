@@ -438,11 +438,78 @@ impl Dsp {
     }
 }
 
+/// Bus index of a send slot that was never used.
+const UNUSED_SLOT: u16 = u16::MAX;
+
+/// A send slot. Its pre- and post-fader contributions have their own ramps, so switching pre/post, changing
+/// the level or switching the send on/off are click-free crossfades.
 struct Send {
     bus: u16,
     level_db: f32,
     pre_fader: bool,
-    level: Ramp,
+    on: bool,
+    pre: Ramp,
+    post: Ramp,
+}
+
+impl Send {
+    fn new(bus: u16, level_db: f32, pre_fader: bool, on: bool, ramp_frames: u32) -> Self {
+        let mut s = Send {
+            bus,
+            level_db,
+            pre_fader,
+            on,
+            pre: Ramp::new(0.0, ramp_frames),
+            post: Ramp::new(0.0, ramp_frames),
+        };
+        s.pre.snap(s.pre_target());
+        s.post.snap(s.post_target());
+        s
+    }
+
+    fn gain(&self) -> f32 {
+        if self.on {
+            db_to_gain(self.level_db)
+        } else {
+            0.0
+        }
+    }
+
+    fn pre_target(&self) -> f32 {
+        if self.pre_fader {
+            self.gain()
+        } else {
+            0.0
+        }
+    }
+
+    fn post_target(&self) -> f32 {
+        if self.pre_fader {
+            0.0
+        } else {
+            self.gain()
+        }
+    }
+
+    fn retarget(&mut self) {
+        self.pre.set_target(self.pre_target());
+        self.post.set_target(self.post_target());
+    }
+
+    /// Off and faded out: the slot may be pointed at another bus without a click.
+    fn is_free(&self) -> bool {
+        self.bus == UNUSED_SLOT
+            || (!self.on
+                && self.pre.is_settled()
+                && self.post.is_settled()
+                && self.pre.value() == 0.0
+                && self.post.value() == 0.0)
+    }
+
+    fn skip(&mut self, frames: usize) {
+        self.pre.skip(frames);
+        self.post.skip(frames);
+    }
 }
 
 /// A track or bus strip: trim → polarity → HPF → LPF → EQ → gate → compressor → (pre-fader sends) → fader
@@ -464,6 +531,7 @@ pub(crate) struct TrackStrip {
     pan: Ramp,
     dsp: Dsp,
     sends: Vec<Send>,
+    ramp_frames: u32,
     pub(crate) output: Output,
     /// The processors were reset after the strip went silent (see [`TrackStrip::skip`]).
     pub(crate) cleared: bool,
@@ -498,13 +566,9 @@ impl TrackStrip {
             sends: state
                 .sends
                 .iter()
-                .map(|s| Send {
-                    bus: s.bus,
-                    level_db: s.level_db,
-                    pre_fader: s.pre_fader,
-                    level: Ramp::new(db_to_gain(s.level_db), ramp_frames),
-                })
+                .map(|s| Send::new(s.bus, s.level_db, s.pre_fader, true, ramp_frames))
                 .collect(),
+            ramp_frames,
             output: state.output,
             cleared: false,
             abuf: vec![0.0; max_block_frames.max(1)],
@@ -534,9 +598,44 @@ impl TrackStrip {
         self.mute
     }
 
-    /// The effect buses this strip sends to.
+    /// The effect buses this strip sends to (sends that are on).
     pub(crate) fn send_buses(&self) -> impl Iterator<Item = u16> + '_ {
-        self.sends.iter().map(|s| s.bus)
+        self.sends.iter().filter(|s| s.on).map(|s| s.bus)
+    }
+
+    /// Pre-allocate `extra` unused send slots (at build time) so [`TrackStrip::set_send`] never allocates.
+    pub(crate) fn reserve_send_slots(&mut self, extra: usize) {
+        self.sends.reserve_exact(extra);
+        for _ in 0..extra {
+            self.sends
+                .push(Send::new(UNUSED_SLOT, 0.0, false, false, self.ramp_frames));
+        }
+    }
+
+    /// Set the send to effect bus `bus` (the first slot pointing there, else a free slot). False when there
+    /// is no free slot (never with the slots reserved at build time). Never allocates.
+    pub(crate) fn set_send(&mut self, bus: u16, level_db: f32, pre_fader: bool, on: bool) -> bool {
+        let idx = match self.sends.iter().position(|s| s.bus == bus) {
+            Some(i) => i,
+            None if !on => return true,
+            None => match self.sends.iter().position(|s| s.is_free()) {
+                Some(i) => {
+                    let s = &mut self.sends[i];
+                    s.bus = bus;
+                    s.on = false;
+                    s.pre.snap(0.0);
+                    s.post.snap(0.0);
+                    i
+                }
+                None => return false,
+            },
+        };
+        let s = &mut self.sends[idx];
+        s.level_db = level_db;
+        s.pre_fader = pre_fader;
+        s.on = on;
+        s.retarget();
+        true
     }
 
     /// Gain reduction of the gate and compressor over the last block.
@@ -576,12 +675,13 @@ impl TrackStrip {
             StripParam::SendLevelDb(n, db) => {
                 if let Some(s) = self.sends.get_mut(n as usize) {
                     s.level_db = db;
-                    s.level.set_target(db_to_gain(db));
+                    s.retarget();
                 }
             }
             StripParam::SendPreFader(n, on) => {
                 if let Some(s) = self.sends.get_mut(n as usize) {
                     s.pre_fader = on;
+                    s.retarget();
                 }
             }
             p => self.dsp.set(p),
@@ -622,7 +722,7 @@ impl TrackStrip {
         self.gate.skip(frames);
         self.pan.skip(frames);
         for s in &mut self.sends {
-            s.level.skip(frames);
+            s.skip(frames);
         }
         self.meter.frames += frames as u64;
         self.pre_meter.frames += frames as u64;
@@ -677,14 +777,17 @@ impl TrackStrip {
         }
         // pre-fader sends (mono at the centre pan law)
         let mono_send = if stereo { 1.0 } else { pan_gains(0.0, false).0 };
-        for s in self.sends.iter_mut().filter(|s| s.pre_fader) {
+        for s in self.sends.iter_mut() {
+            if s.pre.is_settled() && s.pre.value() == 0.0 {
+                continue;
+            }
             let b = s.bus as usize;
             let (Some(dl), Some(dr)) = (ins_l.get_mut(b), ins_r.get_mut(b)) else {
-                s.level.skip(n);
+                s.pre.skip(n);
                 continue;
             };
             for i in 0..n {
-                let g = s.level.next_value() * abuf[i] * mono_send;
+                let g = s.pre.next_value() * abuf[i] * mono_send;
                 dl[i] += left[i] * g;
                 dr[i] += right[i] * g;
             }
@@ -708,21 +811,24 @@ impl TrackStrip {
             }
         }
         // post-fader sends (the audible gain is already in the signal)
-        for s in self.sends.iter_mut().filter(|s| !s.pre_fader) {
+        for s in self.sends.iter_mut() {
+            if s.post.is_settled() && s.post.value() == 0.0 {
+                continue;
+            }
             let b = s.bus as usize;
             let (Some(dl), Some(dr)) = (ins_l.get_mut(b), ins_r.get_mut(b)) else {
-                s.level.skip(n);
+                s.post.skip(n);
                 continue;
             };
-            if s.level.is_settled() {
-                let g = s.level.value();
+            if s.post.is_settled() {
+                let g = s.post.value();
                 for i in 0..n {
                     dl[i] += left[i] * g;
                     dr[i] += right[i] * g;
                 }
             } else {
                 for i in 0..n {
-                    let g = s.level.next_value();
+                    let g = s.post.next_value();
                     dl[i] += left[i] * g;
                     dr[i] += right[i] * g;
                 }
