@@ -8,11 +8,13 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::engine::{Command, StripId, StripParam, TransportCommand};
+use crate::engine::{
+    BusKind, Command, MasterState, StripId, StripParam, StripState, TransportCommand,
+};
 use crate::keymap::{Action, Keymap, Mode, Resolution};
 use crate::session::{Origin, Session, SessionFile};
 
-pub use params::{ParamSpec, TRACK_PARAMS};
+pub use params::{Param, Row, StripRef};
 
 /// Fader range in dB.
 pub const FADER_MIN_DB: f32 = -60.0;
@@ -164,7 +166,8 @@ pub struct App {
     pub status: Vec<TrackStatus>,
     /// Whether the session is still loading.
     pub loading: bool,
-    /// Selected strip: a track index, or `tracks.len()` for the master.
+    /// Selected strip: a track index, `tracks.len() + k` for bus k, or `tracks.len() + buses.len()` for the
+    /// master.
     pub selected: usize,
     /// First visible track strip (kept so the selected one is in view).
     pub scroll: usize,
@@ -274,9 +277,66 @@ impl App {
         self.session.file.tracks.len()
     }
 
+    /// Number of buses.
+    pub fn bus_count(&self) -> usize {
+        self.session.file.buses.len()
+    }
+
+    /// Index of the master in the selection order.
+    fn master_index(&self) -> usize {
+        self.track_count() + self.bus_count()
+    }
+
     /// Whether the master strip is selected.
     pub fn master_selected(&self) -> bool {
-        self.selected >= self.track_count()
+        self.selected >= self.master_index()
+    }
+
+    /// The selected strip.
+    pub fn selected_strip(&self) -> StripRef {
+        let t = self.track_count();
+        if self.selected < t {
+            StripRef::Track(self.selected)
+        } else if self.selected < self.master_index() {
+            StripRef::Bus(self.selected - t)
+        } else {
+            StripRef::Master
+        }
+    }
+
+    /// The inspector rows of the selected strip.
+    pub fn inspector_rows(&self) -> Vec<Row> {
+        params::rows(&self.session.file, self.selected_strip())
+    }
+
+    /// The parameter selected in the inspector.
+    pub fn selected_param(&self) -> Param {
+        let ps = params::params(&self.inspector_rows());
+        ps[self.param_index % ps.len().max(1)]
+    }
+
+    /// Set parameter `p` of the selected strip to `v` (clamped to its range and grid) as one undo step.
+    pub fn set_param(&mut self, p: Param, v: f32) {
+        let strip = self.selected_strip();
+        if !params::params(&self.inspector_rows()).contains(&p) {
+            let on = match strip {
+                StripRef::Master => "the master",
+                StripRef::Bus(_) => "this bus",
+                StripRef::Track(_) => "a track",
+            };
+            self.message = format!("{}: not on {on}", p.spec().name);
+            return;
+        }
+        let v = p.clamp(v);
+        if p == Param::Output && !params::output_options(&self.session.file, strip).contains(&v) {
+            self.message = "output: no such group bus (or it would close a loop)".into();
+            return;
+        }
+        self.edit(|f| p.set(f, strip, v));
+    }
+
+    fn param_value(&self, p: Param) -> f32 {
+        p.get(&params::view(&self.session.file, self.selected_strip()))
     }
 
     /// The session has finished loading: take the track states and the length.
@@ -387,10 +447,8 @@ impl App {
                 return;
             }
         };
-        if self.inspector && !self.master_selected() {
-            let spec = &TRACK_PARAMS[self.param_index.min(TRACK_PARAMS.len() - 1)];
-            let i = self.selected;
-            self.edit(|f| (spec.set)(&mut f.tracks[i], v));
+        if self.inspector {
+            self.set_param(self.selected_param(), v);
         } else {
             self.set_fader(v);
         }
@@ -398,21 +456,11 @@ impl App {
 
     /// Set the selected fader to `db` (clamped), as one undo step.
     pub fn set_fader(&mut self, db: f32) {
-        let db = db.clamp(FADER_MIN_DB, FADER_MAX_DB);
-        if self.master_selected() {
-            self.edit(|f| f.master.gain_db = db);
-        } else {
-            let i = self.selected;
-            self.edit(|f| f.tracks[i].gain_db = db);
-        }
+        self.set_param(Param::Fader, db.clamp(FADER_MIN_DB, FADER_MAX_DB));
     }
 
     fn fader_db(&self) -> f32 {
-        if self.master_selected() {
-            self.session.file.master.gain_db
-        } else {
-            self.session.file.tracks[self.selected].gain_db
-        }
+        self.param_value(Param::Fader)
     }
 
     fn nudge_fader(&mut self, delta_db: f32) {
@@ -420,19 +468,30 @@ impl App {
         self.set_fader(db);
     }
 
-    fn track_edit(&mut self, what: &str, f: impl FnOnce(&mut crate::session::TrackConfig)) {
-        if self.master_selected() {
-            self.message = format!("{what}: not on the master");
-            return;
-        }
-        let i = self.selected;
-        self.edit(|file| f(&mut file.tracks[i]));
+    /// Step parameter `p` of the selected strip by `delta` (step units; octaves for frequencies).
+    fn step(&mut self, p: Param, delta: f32) {
+        let options = params::output_options(&self.session.file, self.selected_strip());
+        let v = p.stepped(self.param_value(p), delta, &options);
+        self.set_param(p, v);
+    }
+
+    fn toggle(&mut self, p: Param) {
+        let v = self.param_value(p);
+        self.set_param(p, if v >= 0.5 { 0.0 } else { 1.0 });
     }
 
     /// Apply a change to the mix settings as one undo step, emitting the engine commands for what changed.
+    /// A change the session would refuse (a routing loop) is undone with a message.
     pub fn edit(&mut self, f: impl FnOnce(&mut SessionFile)) {
         let before = self.session.file.clone();
         f(&mut self.session.file);
+        if let Err(e) = self.session.file.routing(std::path::Path::new("session")) {
+            if before.routing(std::path::Path::new("session")).is_ok() {
+                self.session.file = before;
+                self.message = format!("refused: {e}");
+                return;
+            }
+        }
         let after = self.session.file.clone();
         let cmds = diff_commands(&before, &after);
         if cmds.is_empty() {
@@ -558,9 +617,9 @@ impl App {
                 }
             }
             Action::SelectPrev => self.selected = self.selected.saturating_sub(1),
-            Action::SelectNext => self.selected = (self.selected + 1).min(self.track_count()),
+            Action::SelectNext => self.selected = (self.selected + 1).min(self.master_index()),
             Action::SelectFirst => self.selected = 0,
-            Action::SelectLast => self.selected = self.track_count(),
+            Action::SelectLast => self.selected = self.master_index(),
             Action::FaderUp => self.nudge_fader(1.0),
             Action::FaderDown => self.nudge_fader(-1.0),
             Action::FaderUpFine => self.nudge_fader(0.1),
@@ -568,21 +627,18 @@ impl App {
             Action::FaderUpCoarse => self.nudge_fader(6.0),
             Action::FaderDownCoarse => self.nudge_fader(-6.0),
             Action::FaderUnity => self.set_fader(0.0),
-            Action::PanLeft => self.track_edit("pan", |t| t.pan = step_pan(t.pan, -PAN_STEP)),
-            Action::PanRight => self.track_edit("pan", |t| t.pan = step_pan(t.pan, PAN_STEP)),
-            Action::PanLeftFine => {
-                self.track_edit("pan", |t| t.pan = step_pan(t.pan, -PAN_FINE_STEP))
-            }
-            Action::PanRightFine => {
-                self.track_edit("pan", |t| t.pan = step_pan(t.pan, PAN_FINE_STEP))
-            }
-            Action::PanCenter => self.track_edit("pan", |t| t.pan = 0.0),
-            Action::Mute => self.track_edit("mute", |t| t.mute = !t.mute),
-            Action::Solo => self.track_edit("solo", |t| t.solo = !t.solo),
-            Action::ClearSolos => self.edit(|f| f.tracks.iter_mut().for_each(|t| t.solo = false)),
-            Action::Polarity => {
-                self.track_edit("polarity", |t| t.invert_polarity = !t.invert_polarity)
-            }
+            Action::PanLeft => self.step(Param::Pan, -PAN_STEP),
+            Action::PanRight => self.step(Param::Pan, PAN_STEP),
+            Action::PanLeftFine => self.step(Param::Pan, -PAN_FINE_STEP),
+            Action::PanRightFine => self.step(Param::Pan, PAN_FINE_STEP),
+            Action::PanCenter => self.set_param(Param::Pan, 0.0),
+            Action::Mute => self.toggle(Param::Mute),
+            Action::Solo => self.toggle(Param::Solo),
+            Action::ClearSolos => self.edit(|f| {
+                f.tracks.iter_mut().for_each(|t| t.solo = false);
+                f.buses.iter_mut().for_each(|b| b.solo = false);
+            }),
+            Action::Polarity => self.toggle(Param::Polarity),
             Action::ToggleInspector => {
                 self.inspector = !self.inspector;
                 self.keymap.set_mode(if self.inspector {
@@ -591,19 +647,24 @@ impl App {
                     Mode::Mixer
                 });
             }
-            Action::ParamNext => self.param_index = (self.param_index + 1) % TRACK_PARAMS.len(),
-            Action::ParamPrev => {
-                self.param_index = (self.param_index + TRACK_PARAMS.len() - 1) % TRACK_PARAMS.len()
+            Action::ParamNext | Action::ParamPrev => {
+                let n = params::params(&self.inspector_rows()).len().max(1);
+                let i = self.param_index % n;
+                self.param_index = if a == Action::ParamNext {
+                    (i + 1) % n
+                } else {
+                    (i + n - 1) % n
+                };
             }
             Action::ParamIncrease => self.step_param(|s| s.step),
             Action::ParamDecrease => self.step_param(|s| -s.step),
-            Action::ParamIncreaseFine => self.step_param(|s| s.fine_step),
-            Action::ParamDecreaseFine => self.step_param(|s| -s.fine_step),
-            Action::ParamIncreaseCoarse => self.step_param(|s| s.coarse_step),
-            Action::ParamDecreaseCoarse => self.step_param(|s| -s.coarse_step),
+            Action::ParamIncreaseFine => self.step_param(|s| s.fine),
+            Action::ParamDecreaseFine => self.step_param(|s| -s.fine),
+            Action::ParamIncreaseCoarse => self.step_param(|s| s.coarse),
+            Action::ParamDecreaseCoarse => self.step_param(|s| -s.coarse),
             Action::ParamReset => {
-                let spec = &TRACK_PARAMS[self.param_index % TRACK_PARAMS.len()];
-                self.track_edit(spec.name, |t| (spec.set)(t, spec.default));
+                let p = self.selected_param();
+                self.set_param(p, p.spec().default);
             }
             Action::MonoCheck | Action::Dim | Action::CycleReference | Action::ToggleMeterMode => {
                 self.message = format!("{}: not available yet", a.description());
@@ -673,14 +734,9 @@ impl App {
         self.scroll = self.scroll.min(max_scroll);
     }
 
-    fn step_param(&mut self, delta: impl Fn(&ParamSpec) -> f32) {
-        let spec = &TRACK_PARAMS[self.param_index % TRACK_PARAMS.len()];
-        let d = delta(spec);
-        self.track_edit(spec.name, |t| {
-            let v = (spec.get)(t) + d;
-            let v = (v / spec.fine_step).round() * spec.fine_step;
-            (spec.set)(t, v.clamp(spec.min, spec.max));
-        });
+    fn step_param(&mut self, delta: impl Fn(&params::Spec) -> f32) {
+        let p = self.selected_param();
+        self.step(p, delta(&p.spec()));
     }
 
     /// Save the session file (atomically). The demo has nothing to save to.
@@ -778,10 +834,6 @@ pub fn recovery_path_for(session: &Session) -> Option<PathBuf> {
     Some(PathBuf::from(s))
 }
 
-fn step_pan(pan: f32, d: f32) -> f32 {
-    (((pan + d) * 100.0).round() / 100.0).clamp(-1.0, 1.0)
-}
-
 /// dB with one decimal, `-inf` for silence.
 pub fn fmt_db(db: f32) -> String {
     if db.is_finite() {
@@ -791,23 +843,249 @@ pub fn fmt_db(db: f32) -> String {
     }
 }
 
-/// The engine commands that take the mix from `a` to `b` (track params in table order, then master gain).
-pub fn diff_commands(a: &SessionFile, b: &SessionFile) -> Vec<Command> {
-    let mut out = Vec::new();
-    for (i, (ta, tb)) in a.tracks.iter().zip(&b.tracks).enumerate() {
-        let strip = StripId::Track(i as u16);
-        for spec in TRACK_PARAMS {
-            if spec.changed(ta, tb) {
-                out.push(Command::strip(0, strip, (spec.command)(tb)));
-            }
+type Resolved = (
+    Vec<StripState>,
+    Vec<(StripState, Option<BusKind>)>,
+    MasterState,
+);
+
+/// The session resolved into engine states: tracks, buses (with their kind) and the master. A session the
+/// engine would refuse (a routing loop) resolves without routing.
+fn resolve(f: &SessionFile) -> Resolved {
+    match f.routing(std::path::Path::new("session")) {
+        Ok(r) => (
+            r.tracks,
+            r.buses
+                .into_iter()
+                .map(|b| (b.state, Some(b.kind)))
+                .collect(),
+            r.master,
+        ),
+        Err(_) => (
+            f.tracks.iter().map(|t| t.strip_state()).collect(),
+            f.buses
+                .iter()
+                .map(|_| (StripState::default(), None))
+                .collect(),
+            f.master_state(),
+        ),
+    }
+}
+
+/// Commands for what differs between two strip states, in signal-flow order.
+fn strip_diff(a: &StripState, b: &StripState, id: StripId, out: &mut Vec<Command>) {
+    use StripParam as P;
+    let mut push = |p: P| out.push(Command::strip(0, id, p));
+    if a.trim_db != b.trim_db {
+        push(P::TrimDb(b.trim_db));
+    }
+    if a.invert_polarity != b.invert_polarity {
+        push(P::InvertPolarity(b.invert_polarity));
+    }
+    for (pa, pb, hp) in [(&a.hpf, &b.hpf, true), (&a.lpf, &b.lpf, false)] {
+        if pa.enabled != pb.enabled {
+            push(if hp { P::HpfEnabled } else { P::LpfEnabled }(pb.enabled));
+        }
+        if pa.freq_hz != pb.freq_hz {
+            push(if hp { P::HpfFreqHz } else { P::LpfFreqHz }(pb.freq_hz));
+        }
+        if pa.slope_24 != pb.slope_24 {
+            push(if hp { P::HpfSlope24 } else { P::LpfSlope24 }(pb.slope_24));
         }
     }
-    if a.master.gain_db != b.master.gain_db {
-        out.push(Command::strip(
-            0,
-            StripId::Master,
-            StripParam::GainDb(b.master.gain_db),
-        ));
+    eq_diff(a, b, &mut push);
+    let (ga, gb) = (&a.gate, &b.gate);
+    if ga.enabled != gb.enabled {
+        push(P::GateEnabled(gb.enabled));
+    }
+    for (x, y, f) in [
+        (
+            ga.threshold_db,
+            gb.threshold_db,
+            P::GateThresholdDb as fn(f32) -> P,
+        ),
+        (ga.ratio, gb.ratio, P::GateRatio),
+        (ga.range_db, gb.range_db, P::GateRangeDb),
+        (ga.attack_ms, gb.attack_ms, P::GateAttackMs),
+        (ga.hold_ms, gb.hold_ms, P::GateHoldMs),
+        (ga.release_ms, gb.release_ms, P::GateReleaseMs),
+    ] {
+        if x != y {
+            push(f(y));
+        }
+    }
+    // compressor after the gate (signal-flow order)
+    comp_diff(a, b, &mut push);
+    let mut buses: Vec<u16> = a.sends.iter().chain(&b.sends).map(|s| s.bus).collect();
+    buses.sort_unstable();
+    buses.dedup();
+    for bus in buses {
+        let sa = a.sends.iter().find(|s| s.bus == bus);
+        let sb = b.sends.iter().find(|s| s.bus == bus);
+        match (sa, sb) {
+            (_, Some(s)) if sa != sb => push(P::SendTo {
+                bus,
+                level_db: s.level_db,
+                pre_fader: s.pre_fader,
+                on: true,
+            }),
+            (Some(s), None) => push(P::SendTo {
+                bus,
+                level_db: s.level_db,
+                pre_fader: s.pre_fader,
+                on: false,
+            }),
+            _ => {}
+        }
+    }
+    if a.output != b.output {
+        push(P::Route(b.output));
+    }
+    if a.gain_db != b.gain_db {
+        push(P::GainDb(b.gain_db));
+    }
+    if a.pan != b.pan {
+        push(P::Pan(b.pan));
+    }
+    if a.mute != b.mute {
+        push(P::Mute(b.mute));
+    }
+    if a.solo != b.solo {
+        push(P::Solo(b.solo));
+    }
+}
+
+fn eq_diff(a: &StripState, b: &StripState, push: &mut impl FnMut(StripParam)) {
+    use StripParam as P;
+    if a.eq.enabled != b.eq.enabled {
+        push(P::EqEnabled(b.eq.enabled));
+    }
+    for (k, (x, y)) in a.eq.bands.iter().zip(&b.eq.bands).enumerate() {
+        let k = k as u8;
+        if x.enabled != y.enabled {
+            push(P::EqBandEnabled(k, y.enabled));
+        }
+        if x.freq_hz != y.freq_hz {
+            push(P::EqBandFreqHz(k, y.freq_hz));
+        }
+        if x.gain_db != y.gain_db {
+            push(P::EqBandGainDb(k, y.gain_db));
+        }
+        if x.q != y.q {
+            push(P::EqBandQ(k, y.q));
+        }
+    }
+}
+
+fn comp_diff(a: &StripState, b: &StripState, push: &mut impl FnMut(StripParam)) {
+    use StripParam as P;
+    let (ca, cb) = (&a.compressor, &b.compressor);
+    if ca.enabled != cb.enabled {
+        push(P::CompEnabled(cb.enabled));
+    }
+    for (x, y, f) in [
+        (
+            ca.threshold_db,
+            cb.threshold_db,
+            P::CompThresholdDb as fn(f32) -> P,
+        ),
+        (ca.ratio, cb.ratio, P::CompRatio),
+        (ca.knee_db, cb.knee_db, P::CompKneeDb),
+        (ca.attack_ms, cb.attack_ms, P::CompAttackMs),
+        (ca.release_ms, cb.release_ms, P::CompReleaseMs),
+        (ca.makeup_db, cb.makeup_db, P::CompMakeupDb),
+        (
+            ca.sidechain_hpf_hz,
+            cb.sidechain_hpf_hz,
+            P::CompSidechainHpfHz,
+        ),
+    ] {
+        if x != y {
+            push(f(y));
+        }
+    }
+}
+
+fn fx_diff(a: Option<BusKind>, b: Option<BusKind>, id: StripId, out: &mut Vec<Command>) {
+    use StripParam as P;
+    let mut push = |p: P| out.push(Command::strip(0, id, p));
+    match (a, b) {
+        (Some(BusKind::Reverb(x)), Some(BusKind::Reverb(y))) => {
+            for (u, v, f) in [
+                (x.decay_s, y.decay_s, P::ReverbDecayS as fn(f32) -> P),
+                (x.pre_delay_ms, y.pre_delay_ms, P::ReverbPreDelayMs),
+                (x.size, y.size, P::ReverbSize),
+                (x.damping, y.damping, P::ReverbDamping),
+                (x.width, y.width, P::ReverbWidth),
+            ] {
+                if u != v {
+                    push(f(v));
+                }
+            }
+        }
+        (Some(BusKind::Delay(x)), Some(BusKind::Delay(y))) => {
+            for (u, v, f) in [
+                (x.time_ms, y.time_ms, P::DelayTimeMs as fn(f32) -> P),
+                (x.feedback, y.feedback, P::DelayFeedback),
+                (x.low_cut_hz, y.low_cut_hz, P::DelayLowCutHz),
+                (x.high_cut_hz, y.high_cut_hz, P::DelayHighCutHz),
+            ] {
+                if u != v {
+                    push(f(v));
+                }
+            }
+            if x.ping_pong != y.ping_pong {
+                push(P::DelayPingPong(y.ping_pong));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The engine commands that take the mix from `a` to `b`: tracks, then buses, then the master, each in
+/// signal-flow order. Computed from the engine states both resolve to, so every parameter (and routing:
+/// [`StripParam::Route`], [`StripParam::SendTo`]) is covered.
+pub fn diff_commands(a: &SessionFile, b: &SessionFile) -> Vec<Command> {
+    let mut out = Vec::new();
+    let (ta, ba, ma) = resolve(a);
+    let (tb, bb, mb) = resolve(b);
+    for (i, (x, y)) in ta.iter().zip(&tb).enumerate() {
+        strip_diff(x, y, StripId::Track(i as u16), &mut out);
+    }
+    for (i, ((x, kx), (y, ky))) in ba.iter().zip(&bb).enumerate() {
+        let id = StripId::Bus(i as u16);
+        fx_diff(*kx, *ky, id, &mut out);
+        strip_diff(x, y, id, &mut out);
+    }
+    let id = StripId::Master;
+    let mut push = |p: StripParam| out.push(Command::strip(0, id, p));
+    let (sa, sb) = (
+        StripState {
+            eq: ma.eq,
+            compressor: ma.compressor,
+            ..StripState::default()
+        },
+        StripState {
+            eq: mb.eq,
+            compressor: mb.compressor,
+            ..StripState::default()
+        },
+    );
+    eq_diff(&sa, &sb, &mut push);
+    comp_diff(&sa, &sb, &mut push);
+    if let (Some(la), Some(lb)) = (ma.limiter, mb.limiter) {
+        if la.enabled != lb.enabled {
+            push(StripParam::LimiterEnabled(lb.enabled));
+        }
+        if la.ceiling_dbtp != lb.ceiling_dbtp {
+            push(StripParam::LimiterCeilingDbtp(lb.ceiling_dbtp));
+        }
+        if la.release_ms != lb.release_ms {
+            push(StripParam::LimiterReleaseMs(lb.release_ms));
+        }
+    }
+    if ma.gain_db != mb.gain_db {
+        push(StripParam::GainDb(mb.gain_db));
     }
     out
 }

@@ -82,6 +82,26 @@ impl SvfCoefs {
         }
     }
 
+    /// Magnitude response in dB at `freq_hz` (for drawing; not used on the audio thread). The trapezoidal SVF
+    /// is the bilinear transform of its analog prototype (pre-warped at f0), so its exact digital response is
+    /// `H = m0 + (m1·s + m2)/(s² + k·s + 1)` at `s = j·tan(π·f/fs)/g`, with `g` and `k` recovered from the
+    /// integrator coefficients.
+    pub fn magnitude_db(&self, sample_rate_hz: f64, freq_hz: f64) -> f64 {
+        let g = self.a2 / self.a1;
+        if g <= 0.0 {
+            // identity section
+            return 20.0 * self.m0.abs().log10();
+        }
+        let k = (1.0 / self.a1 - 1.0 - g * g) / g;
+        let w = (std::f64::consts::PI * freq_hz.clamp(0.0, 0.4999 * sample_rate_hz)
+            / sample_rate_hz)
+            .tan()
+            / g;
+        let (dr, di) = (1.0 - w * w, k * w);
+        let (nr, ni) = (self.m0 * dr + self.m2, self.m0 * di + self.m1 * w);
+        10.0 * ((nr * nr + ni * ni) / (dr * dr + di * di)).log10()
+    }
+
     /// Linear blend of the output mix towards the identity: `amount` 0 gives the identity output, 1 this
     /// section. The integrator part is kept, so the blend is stable per sample.
     pub fn blend_with_identity(mut self, amount: f64) -> Self {

@@ -1,5 +1,7 @@
 //! Drawing: the mixer, master, transport bar, status line, inspector and help, from [`App`] state only.
 
+pub mod curve;
+pub mod inspector;
 pub mod meter;
 
 use ratatui::buffer::Buffer;
@@ -7,9 +9,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::Frame;
 
-use crate::app::{
-    fmt_db, params::format_pan, App, Overlay, StripLevels, TrackStatus, TRACK_PARAMS,
-};
+use crate::app::{fmt_db, params::format_pan, App, Overlay, StripLevels, TrackStatus};
 use crate::keymap::{Action, Group};
 use meter::{scale_labels, Meter};
 
@@ -21,8 +21,8 @@ pub const MIN_HEIGHT: u16 = 24;
 pub const STRIP_WIDTH: u16 = 10;
 /// Width of the master strip.
 pub const MASTER_WIDTH: u16 = 22;
-/// Width of the inspector panel.
-pub const INSPECTOR_WIDTH: u16 = 26;
+/// Width of the inspector panel (narrower terminals give it everything left of the master).
+pub const INSPECTOR_WIDTH: u16 = 60;
 
 /// Draw the whole screen.
 pub fn draw(frame: &mut Frame, app: &App) {
@@ -191,9 +191,15 @@ fn status_line(app: &App, r: Rect, buf: &mut Buffer) {
     let mut text = match &app.overlay {
         Overlay::Prompt(t) => {
             let what = if app.inspector {
-                TRACK_PARAMS[app.param_index % TRACK_PARAMS.len()].name
+                let p = app.selected_param();
+                let s = p.spec();
+                if s.unit.is_empty() {
+                    s.name.to_string()
+                } else {
+                    format!("{} {}", s.name, s.unit)
+                }
             } else {
-                "fader dB"
+                "fader dB".to_string()
             };
             format!("{what}: {t}_   (Enter set, Esc cancel)")
         }
@@ -212,44 +218,54 @@ fn strip_name(app: &App, i: usize) -> String {
 }
 
 fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
-    let insp_w = if app.inspector { INSPECTOR_WIDTH } else { 0 };
-    let strips_w = body.width.saturating_sub(MASTER_WIDTH + insp_w);
-    let visible = (strips_w / STRIP_WIDTH).max(1) as usize;
-    let n = app.track_count();
-    let sel = app.selected.min(n.saturating_sub(1));
-    let first = if n <= visible {
+    let room = body.width.saturating_sub(MASTER_WIDTH);
+    let insp_w = if !app.inspector {
         0
+    } else if room >= INSPECTOR_WIDTH + 3 * STRIP_WIDTH {
+        INSPECTOR_WIDTH
     } else {
-        sel.saturating_sub(visible - 1).min(n - visible)
+        room
     };
-    for (k, i) in (first..n.min(first + visible)).enumerate() {
-        let r = Rect::new(
-            body.x + k as u16 * STRIP_WIDTH,
-            body.y,
-            STRIP_WIDTH,
-            body.height,
-        );
-        track_strip(app, i, r, buf);
-    }
-    if first > 0 {
-        put(
-            buf,
-            body.x,
-            body.y,
-            1,
-            if app.ascii { "<" } else { "◀" },
-            Style::default(),
-        );
-    }
-    if first + visible < n {
-        put(
-            buf,
-            body.x + visible as u16 * STRIP_WIDTH - 1,
-            body.y,
-            1,
-            if app.ascii { ">" } else { "▶" },
-            Style::default(),
-        );
+    let strips_w = body.width.saturating_sub(MASTER_WIDTH + insp_w);
+    // the inspector may take the whole width left of the master
+    if strips_w >= STRIP_WIDTH {
+        let visible = (strips_w / STRIP_WIDTH).max(1) as usize;
+        let n = app.track_count();
+        let sel = app.selected.min(n.saturating_sub(1));
+        let first = if n <= visible {
+            0
+        } else {
+            sel.saturating_sub(visible - 1).min(n - visible)
+        };
+        for (k, i) in (first..n.min(first + visible)).enumerate() {
+            let r = Rect::new(
+                body.x + k as u16 * STRIP_WIDTH,
+                body.y,
+                STRIP_WIDTH,
+                body.height,
+            );
+            track_strip(app, i, r, buf);
+        }
+        if first > 0 {
+            put(
+                buf,
+                body.x,
+                body.y,
+                1,
+                if app.ascii { "<" } else { "◀" },
+                Style::default(),
+            );
+        }
+        if first + visible < n {
+            put(
+                buf,
+                body.x + visible as u16 * STRIP_WIDTH - 1,
+                body.y,
+                1,
+                if app.ascii { ">" } else { "▶" },
+                Style::default(),
+            );
+        }
     }
     if app.inspector {
         inspector(
@@ -512,41 +528,7 @@ fn master_strip(app: &App, r: Rect, buf: &mut Buffer) {
 }
 
 fn inspector(app: &App, r: Rect, buf: &mut Buffer) {
-    let x = r.x + 1;
-    let w = r.width - 2;
-    put(
-        buf,
-        x,
-        r.y,
-        w,
-        "INSPECTOR",
-        Style::default().add_modifier(Modifier::BOLD),
-    );
-    if app.master_selected() {
-        put(buf, x, r.y + 2, w, "master: fader only", Style::default());
-        return;
-    }
-    let t = &app.session.file.tracks[app.selected];
-    put(buf, x, r.y + 1, w, &t.display_name(), Style::default());
-    for (k, spec) in TRACK_PARAMS.iter().enumerate() {
-        let y = r.y + 3 + k as u16;
-        if y >= r.bottom() {
-            break;
-        }
-        let style = if k == app.param_index % TRACK_PARAMS.len() {
-            Style::default().add_modifier(Modifier::REVERSED)
-        } else {
-            Style::default()
-        };
-        put(
-            buf,
-            x,
-            y,
-            w,
-            &format!("{:<10}{:>12}", spec.name, spec.format(t)),
-            style,
-        );
-    }
+    inspector::render(app, r, buf);
 }
 
 /// The help lines: one per action with its keys from the live keymap, grouped.
