@@ -9,7 +9,10 @@ use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 use ttymix::app::{App, Overlay, TrackStatus};
 use ttymix::keymap::{self, Keymap};
-use ttymix::session::{Origin, Session, SessionFile, TrackConfig};
+use ttymix::session::{
+    BandConfig, BusConfig, BusKindName, CompConfig, EqConfig, LimiterConfig, MasterConfig, Origin,
+    PassConfig, SendConfig, Session, SessionFile, TrackConfig,
+};
 
 const NAMES: [&str; 8] = [
     "Kick", "Snare", "Bass", "Keys", "Guitar", "Lead", "Vocal", "FX",
@@ -31,6 +34,25 @@ fn app() -> App {
         file: SessionFile {
             tempo_bpm: Some(100.0),
             tracks,
+            buses: vec![
+                BusConfig {
+                    name: "Drums".into(),
+                    ..Default::default()
+                },
+                BusConfig {
+                    name: "Verb".into(),
+                    kind: BusKindName::Reverb,
+                    ..Default::default()
+                },
+            ],
+            master: MasterConfig {
+                limiter: Some(LimiterConfig {
+                    enabled: true,
+                    ceiling_dbtp: -1.0,
+                    release_ms: 50.0,
+                }),
+                ..Default::default()
+            },
             ..Default::default()
         },
     };
@@ -106,12 +128,102 @@ fn mixer_80x24_ascii_selected_last() {
     insta::assert_snapshot!(t);
 }
 
+/// Kick with a high-pass, a +6 dB bell at 1 kHz, a low-shelf cut, a compressor, a send and the Drums bus.
+fn inspecting() -> App {
+    let mut a = app();
+    let t = &mut a.session.file.tracks[0];
+    t.output = Some("Drums".into());
+    t.hpf = Some(PassConfig {
+        enabled: true,
+        freq_hz: 40.0,
+        slope_db_oct: 24,
+    });
+    t.eq = Some(EqConfig {
+        enabled: true,
+        low_shelf: Some(BandConfig {
+            enabled: true,
+            freq_hz: 200.0,
+            gain_db: -4.0,
+            q: None,
+        }),
+        low_mid: Some(BandConfig {
+            enabled: true,
+            freq_hz: 1000.0,
+            gain_db: 6.0,
+            q: Some(1.4),
+        }),
+        ..Default::default()
+    });
+    t.compressor = Some(CompConfig {
+        enabled: true,
+        threshold_db: -24.0,
+        ratio: 4.0,
+        knee_db: 6.0,
+        attack_ms: 10.0,
+        release_ms: 120.0,
+        makeup_db: 3.0,
+        sidechain_hpf_hz: Some(100.0),
+    });
+    t.sends = vec![SendConfig {
+        bus: "Verb".into(),
+        level_db: -12.0,
+        pre_fader: false,
+    }];
+    a.levels[0].gain_reduction_db = 4.5;
+    a.inspector = true;
+    a
+}
+
+/// Select the inspector row whose parameter name is `name` (the first one).
+fn select_param(a: &mut App, name: &str) {
+    let ps = ttymix::app::params::params(&a.inspector_rows());
+    a.param_index = ps.iter().position(|p| p.spec().name == name).unwrap();
+}
+
 #[test]
 fn inspector_80x24() {
-    let mut a = app();
-    a.inspector = true;
-    a.param_index = 2;
+    let mut a = inspecting();
+    select_param(&mut a, "threshold");
     insta::assert_snapshot!(text(&render(&a, 80, 24)));
+}
+
+#[test]
+fn inspector_160x48() {
+    let mut a = inspecting();
+    select_param(&mut a, "trim");
+    insta::assert_snapshot!(text(&render(&a, 160, 48)));
+}
+
+#[test]
+fn inspector_80x24_ascii_scrolled_to_the_output() {
+    let mut a = inspecting();
+    a.ascii = true;
+    select_param(&mut a, "output");
+    let t = text(&render(&a, 80, 24));
+    assert!(t.is_ascii(), "{t}");
+    assert!(t.contains("Drums"), "{t}");
+    insta::assert_snapshot!(t);
+}
+
+#[test]
+fn inspector_master_and_reverb_bus_80x24() {
+    let mut a = inspecting();
+    a.selected = NAMES.len() + 2; // tracks, Drums, Verb, then the master
+    assert!(a.master_selected());
+    select_param(&mut a, "ceiling");
+    let master = text(&render(&a, 80, 24));
+    assert!(
+        master.contains("INSPECTOR MASTER") && master.contains("ceiling"),
+        "{master}"
+    );
+    a.selected = NAMES.len() + 1;
+    a.param_index = 0;
+    let verb = text(&render(&a, 80, 24));
+    assert!(
+        verb.contains("Verb (reverb bus)") && verb.contains("decay"),
+        "{verb}"
+    );
+    insta::assert_snapshot!(format!("{master}\n{verb}"));
 }
 
 #[test]

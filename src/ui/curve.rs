@@ -373,4 +373,188 @@ mod tests {
         assert_eq!(transfer_db(&c, -40.0), -40.0);
         assert!((transfer_db(&c, 0.0) + 15.0).abs() < 1e-6);
     }
+
+    /// Cells of `buf` inside `r` holding any curve glyph (braille with dots, or '*').
+    fn dots(buf: &Buffer, r: Rect) -> Vec<(u16, u16)> {
+        let mut v = Vec::new();
+        for y in r.y..r.bottom() {
+            for x in r.x..r.right() {
+                let s = buf[(x, y)].symbol();
+                let c = s.chars().next().unwrap_or(' ');
+                let braille = ('\u{2801}'..='\u{28FF}').contains(&c);
+                if braille || s == "*" {
+                    v.push((x, y));
+                }
+            }
+        }
+        v
+    }
+
+    /// Expected cell of a point, from the axis definitions alone (independent of the widget's mapping): the
+    /// braille grid is 2×4 dots per cell.
+    fn cell(plot: Rect, tx: f64, ty: f64) -> (u16, u16) {
+        let dx = (tx * (plot.width as f64 * 2.0 - 1.0)).round() as u16;
+        let dy = (ty * (plot.height as f64 * 4.0 - 1.0)).round() as u16;
+        (plot.x + dx / 2, plot.y + dy / 4)
+    }
+
+    fn bell(gain_db: f32) -> StripState {
+        let mut st = StripState::default();
+        st.eq.enabled = true;
+        st.eq.bands[1].enabled = true;
+        st.eq.bands[1].freq_hz = 1000.0;
+        st.eq.bands[1].gain_db = gain_db;
+        st
+    }
+
+    fn draw_eq(st: &StripState, ascii: bool, area: Rect) -> Buffer {
+        let mut buf = Buffer::empty(area);
+        EqCurve {
+            state: st,
+            sample_rate_hz: 48_000,
+            ascii,
+            color: false,
+        }
+        .render(area, &mut buf);
+        buf
+    }
+
+    #[test]
+    fn eq_bell_peaks_in_the_1khz_column_at_the_12db_row() {
+        let area = Rect::new(0, 0, 40, 13);
+        let plot = EqCurve::plot_area(area);
+        let buf = draw_eq(&bell(12.0), false, area);
+        let d = dots(&buf, plot);
+        let top = d.iter().map(|p| p.1).min().unwrap();
+        let top_cols: Vec<u16> = d.iter().filter(|p| p.1 == top).map(|p| p.0).collect();
+        let t_1k = (1000.0f64 / F_MIN_HZ).ln() / (F_MAX_HZ / F_MIN_HZ).ln();
+        let (col, row) = cell(plot, t_1k, (EQ_RANGE_DB - 12.0) / (2.0 * EQ_RANGE_DB));
+        assert_eq!(top, row, "highest dots on the +12 dB row");
+        assert!(
+            top_cols.contains(&col),
+            "{top_cols:?} vs 1 kHz column {col}"
+        );
+        assert!(
+            top_cols.iter().all(|&c| c.abs_diff(col) <= 1),
+            "{top_cols:?}"
+        );
+        // far from the bell the curve is back at 0 dB
+        let (_, zero_row) = cell(plot, 0.0, 0.5);
+        assert!(d.contains(&(plot.x, zero_row)), "20 Hz at 0 dB");
+        // a cut mirrors it: lowest dots at −12 dB
+        let buf = draw_eq(&bell(-12.0), false, area);
+        let d = dots(&buf, plot);
+        let bottom = d.iter().map(|p| p.1).max().unwrap();
+        assert_eq!(
+            bottom,
+            cell(plot, t_1k, (EQ_RANGE_DB + 12.0) / (2.0 * EQ_RANGE_DB)).1
+        );
+    }
+
+    #[test]
+    fn flat_eq_draws_a_flat_line_at_0db() {
+        let area = Rect::new(0, 0, 40, 13);
+        let plot = EqCurve::plot_area(area);
+        for ascii in [false, true] {
+            // bands on at 0 dB gain, EQ on: flat
+            let mut st = bell(0.0);
+            st.eq.bands[0].enabled = true;
+            let buf = draw_eq(&st, ascii, area);
+            let d = dots(&buf, plot);
+            let (_, zero_row) = cell(plot, 0.5, 0.5);
+            assert!(!d.is_empty());
+            assert!(d.iter().all(|p| p.1 == zero_row), "ascii {ascii}: {d:?}");
+            // every column has the curve
+            for x in plot.x..plot.right() {
+                assert!(d.contains(&(x, zero_row)), "ascii {ascii}: column {x}");
+            }
+        }
+        // the ASCII fallback is ASCII only, and a bell shows there too
+        let buf = draw_eq(&bell(12.0), true, area);
+        assert!(buf.content().iter().all(|c| c.symbol().is_ascii()));
+        let d = dots(&buf, plot);
+        let top = d.iter().map(|p| p.1).min().unwrap();
+        assert_eq!(
+            top,
+            cell(plot, 0.0, (EQ_RANGE_DB - 12.0) / (2.0 * EQ_RANGE_DB)).1
+        );
+    }
+
+    #[test]
+    fn high_pass_falls_to_the_bottom_at_low_frequencies() {
+        let area = Rect::new(0, 0, 40, 13);
+        let plot = EqCurve::plot_area(area);
+        let mut st = StripState::default();
+        st.hpf.enabled = true;
+        st.hpf.freq_hz = 500.0;
+        st.hpf.slope_24 = true;
+        let d = dots(&draw_eq(&st, false, area), plot);
+        let first_col: Vec<u16> = d.iter().filter(|p| p.0 == plot.x).map(|p| p.1).collect();
+        // the curve at the bottom (the other cell is the dotted 0 dB grid line)
+        let (_, zero_row) = cell(plot, 0.0, 0.5);
+        assert_eq!(
+            first_col,
+            vec![zero_row, plot.bottom() - 1],
+            "20 Hz clamped at the bottom"
+        );
+        assert!(d.contains(&(plot.right() - 1, zero_row)));
+    }
+
+    #[test]
+    fn transfer_curve_bends_at_the_threshold_and_shows_gain_reduction() {
+        let c = CompState {
+            enabled: true,
+            threshold_db: -30.0,
+            ratio: 4.0,
+            knee_db: 0.0,
+            makeup_db: 0.0,
+            ..CompState::default()
+        };
+        let area = Rect::new(0, 0, 35, 16);
+        let plot = TransferCurve::plot_area(area);
+        for ascii in [false, true] {
+            let mut buf = Buffer::empty(area);
+            TransferCurve {
+                comp: &c,
+                gain_reduction_db: 15.0,
+                ascii,
+                color: false,
+            }
+            .render(area, &mut buf);
+            // the curve layer: at 0 dB in, −30 + 30/4 = −22.5 dB out
+            let mut curve = Vec::new();
+            for y in plot.y..plot.bottom() {
+                let x = plot.right() - 1;
+                let s = buf[(x, y)].symbol();
+                if s == "*"
+                    || s.chars()
+                        .next()
+                        .is_some_and(|c| ('\u{2801}'..='\u{28FF}').contains(&c))
+                {
+                    curve.push(y);
+                }
+            }
+            let (_, row) = cell(plot, 1.0, 22.5 / COMP_RANGE_DB);
+            // ASCII rounds per cell row; braille per dot
+            let row_ascii =
+                plot.y + ((22.5 / COMP_RANGE_DB) * (plot.height - 1) as f64).round() as u16;
+            let want = if ascii { row_ascii } else { row };
+            assert!(curve.contains(&want), "ascii {ascii}: {curve:?} vs {want}");
+            // below the threshold it is the 1:1 line: −45 dB in at −45 dB out
+            let tx = 15.0 / COMP_RANGE_DB;
+            let (cx, cy) = cell(plot, tx, 45.0 / COMP_RANGE_DB);
+            if !ascii {
+                let s = buf[(cx, cy)].symbol();
+                assert_ne!(s, " ", "1:1 below the threshold");
+            }
+            // 15 dB of gain reduction fills half the bar (30 dB full scale)
+            let bar_x = plot.right() + 1;
+            let full = if ascii { "#" } else { "█" };
+            let filled = (plot.y..plot.bottom())
+                .filter(|&y| buf[(bar_x, y)].symbol() == full)
+                .count() as u16;
+            assert_eq!(filled, (plot.height as f64 / 2.0).round() as u16);
+            let _ = cx;
+        }
+    }
 }

@@ -222,7 +222,8 @@ fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
     let insp_w = if !app.inspector {
         0
     } else if room >= INSPECTOR_WIDTH + 3 * STRIP_WIDTH {
-        INSPECTOR_WIDTH
+        // whole strips to the left, the rest to the inspector
+        room - (room - INSPECTOR_WIDTH) / STRIP_WIDTH * STRIP_WIDTH
     } else {
         room
     };
@@ -440,7 +441,11 @@ fn track_strip(app: &App, i: usize, r: Rect, buf: &mut Buffer) {
         r.x,
         y0 + 5,
         w,
-        if app.ascii { "-> master" } else { "→ master" },
+        &format!(
+            "{} {}",
+            if app.ascii { "->" } else { "→" },
+            t.output.as_deref().unwrap_or("master")
+        ),
         st(app, Color::DarkGray),
     );
     let trim = if t.trim_db != 0.0 {
