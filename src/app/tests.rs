@@ -405,3 +405,310 @@ fn levels_hold_and_clip() {
     l.update([1.0, 0.0], [0.0; 2], 0.0, 5000);
     assert!(l.clipped);
 }
+
+// ---- inspector key scenarios: keys -> model, exact engine commands, screen ----
+
+use crate::engine::Output as Out;
+use crate::session::{BusConfig, BusKindName, LimiterConfig};
+use params::{Param, StripRef};
+
+/// Two tracks; buses Drums (group), Sub (group), Verb (reverb); a master limiter.
+fn routed_app(dir: &std::path::Path) -> App {
+    let mut s = session(dir, 2);
+    s.file.buses = vec![
+        BusConfig {
+            name: "Drums".into(),
+            ..Default::default()
+        },
+        BusConfig {
+            name: "Sub".into(),
+            ..Default::default()
+        },
+        BusConfig {
+            name: "Verb".into(),
+            kind: BusKindName::Reverb,
+            ..Default::default()
+        },
+    ];
+    s.file.master.limiter = Some(LimiterConfig {
+        enabled: true,
+        ceiling_dbtp: -1.0,
+        release_ms: 50.0,
+    });
+    let mut a = App::new(s.clone(), Keymap::builtin(), 48_000);
+    a.loaded(s, vec![TrackStatus::Online; 2], 48_000, 48_000 * 60);
+    a
+}
+
+/// Move the inspector to parameter `p` with the param_next key (right), from the first parameter.
+fn go_to(a: &mut App, p: Param) {
+    let ps = params::params(&a.inspector_rows());
+    let idx = ps
+        .iter()
+        .position(|&q| q == p)
+        .expect("parameter on this strip");
+    a.param_index = 0;
+    for _ in 0..idx {
+        press(a, &[key(KeyCode::Right)]);
+    }
+    assert_eq!(a.selected_param(), p);
+}
+
+fn typed(a: &mut App, text: &str) {
+    press(a, &[key(KeyCode::Enter)]);
+    for c in text.chars() {
+        press(a, &[ch(c)]);
+    }
+    press(a, &[key(KeyCode::Enter)]);
+}
+
+fn screen(a: &App, w: u16, h: u16) -> String {
+    let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, w, h));
+    crate::ui::render(a, buf.area, &mut buf);
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn inspector_eq_band_steps_types_and_undoes() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = app(d.path(), 2);
+    press(&mut a, &[key(KeyCode::Tab)]);
+    go_to(&mut a, Param::BandGain(1));
+    // normal, coarse and fine steps; then a typed value
+    press(&mut a, &[key(KeyCode::Up), key(KeyCode::PageUp), ch('K')]);
+    typed(&mut a, "-7.25");
+    assert_eq!(
+        drain(&mut a),
+        vec![
+            C::S(Track(0), EqBandGainDb(1, 0.5)),
+            C::S(Track(0), EqBandGainDb(1, 3.5)),
+            C::S(Track(0), EqBandGainDb(1, 3.6)),
+            // typed values land on the fine grid (0.1 dB)
+            C::S(Track(0), EqBandGainDb(1, -7.3)),
+        ]
+    );
+    let band = a.session.file.tracks[0]
+        .eq
+        .as_ref()
+        .unwrap()
+        .low_mid
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (band.gain_db, band.enabled, band.freq_hz),
+        (-7.3, false, 400.0)
+    );
+    // frequency steps a sixth of an octave (400·2^(1/6) = 448.98 → 449 Hz), coarse an octave (224.5)
+    press(
+        &mut a,
+        &[key(KeyCode::Left), key(KeyCode::Up), key(KeyCode::PageDown)],
+    );
+    // band on, then the whole EQ on
+    press(&mut a, &[key(KeyCode::Left), key(KeyCode::Up)]);
+    go_to(&mut a, Param::EqOn);
+    press(&mut a, &[key(KeyCode::Up)]);
+    assert_eq!(
+        drain(&mut a),
+        vec![
+            C::S(Track(0), EqBandFreqHz(1, 449.0)),
+            C::S(Track(0), EqBandFreqHz(1, 225.0)), // 224.5 rounds up
+            C::S(Track(0), EqBandEnabled(1, true)),
+            C::S(Track(0), EqEnabled(true)),
+        ]
+    );
+    // the screen shows the values, the selected row highlighted, and the EQ curve
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("INSPECTOR t0 (track 1)"), "{s}");
+    assert!(s.contains(" EQ                      on"), "{s}");
+    // undo walks back one step at a time with the reverse command
+    press(&mut a, &[ch('u'), ch('u')]);
+    assert_eq!(
+        drain(&mut a),
+        vec![
+            C::S(Track(0), EqEnabled(false)),
+            C::S(Track(0), EqBandEnabled(1, false)),
+        ]
+    );
+    // reset key: the band gain back to 0 dB
+    go_to(&mut a, Param::BandGain(1));
+    press(&mut a, &[ch('0')]);
+    assert_eq!(drain(&mut a), vec![C::S(Track(0), EqBandGainDb(1, 0.0))]);
+}
+
+#[test]
+fn inspector_dynamics_and_filters_emit_their_commands() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = app(d.path(), 1);
+    press(&mut a, &[key(KeyCode::Tab)]);
+    let steps = [
+        (Param::HpfOn, key(KeyCode::Up), HpfEnabled(true)),
+        (Param::HpfFreq, key(KeyCode::PageUp), HpfFreqHz(160.0)),
+        (Param::HpfSlope, key(KeyCode::Up), HpfSlope24(true)),
+        (Param::LpfFreq, key(KeyCode::PageDown), LpfFreqHz(6000.0)),
+        (
+            Param::GateThreshold,
+            key(KeyCode::Up),
+            GateThresholdDb(-49.0),
+        ),
+        (Param::GateRatio, key(KeyCode::Down), GateRatio(20.0)),
+        (Param::GateHold, key(KeyCode::Up), GateHoldMs(25.0)),
+        (Param::CompRatio, key(KeyCode::Up), CompRatio(4.5)),
+        (Param::CompKnee, ch('J'), CompKneeDb(5.9)),
+        (Param::CompMakeup, key(KeyCode::PageUp), CompMakeupDb(6.0)),
+        (Param::CompScHpf, key(KeyCode::Up), CompSidechainHpfHz(20.0)),
+        (Param::CompOn, key(KeyCode::Up), CompEnabled(true)),
+    ];
+    for (p, k, cmd) in steps {
+        go_to(&mut a, p);
+        press(&mut a, &[k]);
+        assert_eq!(drain(&mut a), vec![C::S(Track(0), cmd)], "{p:?}");
+    }
+    let t = &a.session.file.tracks[0];
+    let c = t.compressor.as_ref().unwrap();
+    assert!(c.enabled && c.ratio == 4.5 && c.sidechain_hpf_hz == Some(20.0));
+    assert_eq!(t.gate.as_ref().unwrap().ratio, Some(20.0));
+    assert_eq!(t.hpf.as_ref().unwrap().slope_db_oct, 24);
+    // the session written from this model parses back to the same model
+    let back = SessionFile::parse(&a.session.file.to_toml(), std::path::Path::new("x")).unwrap();
+    assert_eq!(back, a.session.file);
+}
+
+#[test]
+fn inspector_routes_outputs_and_sends() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = routed_app(d.path());
+    press(&mut a, &[key(KeyCode::Tab)]);
+    go_to(&mut a, Param::Output);
+    // master -> Drums -> Sub, then the end of the list
+    press(
+        &mut a,
+        &[key(KeyCode::Up), key(KeyCode::Up), key(KeyCode::Up)],
+    );
+    assert_eq!(
+        drain(&mut a),
+        vec![
+            C::S(Track(0), Route(Out::Bus(0))),
+            C::S(Track(0), Route(Out::Bus(1))),
+        ]
+    );
+    assert_eq!(a.session.file.tracks[0].output.as_deref(), Some("Sub"));
+    assert!(screen(&a, 80, 24).contains(" output                 Sub"));
+    // the send to Verb (bus 2): off -> -60 dB, typed -6, pre-fader, typed below the range = off
+    go_to(&mut a, Param::SendLevel(2));
+    press(&mut a, &[key(KeyCode::Up)]);
+    typed(&mut a, "-6");
+    go_to(&mut a, Param::SendPre(2));
+    press(&mut a, &[key(KeyCode::Up)]);
+    go_to(&mut a, Param::SendLevel(2));
+    typed(&mut a, "-80");
+    let send = |level_db, pre_fader, on| SendTo {
+        bus: 2,
+        level_db,
+        pre_fader,
+        on,
+    };
+    assert_eq!(
+        drain(&mut a),
+        vec![
+            C::S(Track(0), send(-60.0, false, true)),
+            C::S(Track(0), send(-6.0, false, true)),
+            C::S(Track(0), send(-6.0, true, true)),
+            C::S(Track(0), send(-6.0, true, false)),
+        ]
+    );
+    assert!(a.session.file.tracks[0].sends.is_empty());
+    press(&mut a, &[ch('u')]);
+    assert_eq!(drain(&mut a), vec![C::S(Track(0), send(-6.0, true, true))]);
+    assert_eq!(a.session.file.tracks[0].sends[0].bus, "Verb");
+}
+
+#[test]
+fn bus_outputs_never_close_a_loop() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = routed_app(d.path());
+    // select the Drums bus (after the two tracks), route it to Sub
+    press(&mut a, &[key(KeyCode::Right), key(KeyCode::Right)]);
+    assert_eq!(a.selected_strip(), StripRef::Bus(0));
+    press(&mut a, &[key(KeyCode::Tab)]);
+    go_to(&mut a, Param::Output);
+    press(&mut a, &[key(KeyCode::Up)]);
+    assert_eq!(
+        drain(&mut a),
+        vec![C::S(StripId::Bus(0), Route(Out::Bus(1)))]
+    );
+    // Sub may not go to Drums: stepping skips it, typing it is refused
+    press(
+        &mut a,
+        &[key(KeyCode::Tab), key(KeyCode::Right), key(KeyCode::Tab)],
+    );
+    assert_eq!(a.selected_strip(), StripRef::Bus(1));
+    go_to(&mut a, Param::Output);
+    press(&mut a, &[key(KeyCode::Up)]);
+    typed(&mut a, "1");
+    assert_eq!(drain(&mut a), vec![]);
+    assert!(a.message.contains("close a loop"), "{}", a.message);
+    assert_eq!(a.session.file.buses[1].output, None);
+    // a bus has no polarity key
+    press(&mut a, &[key(KeyCode::Tab), ch('p')]);
+    assert_eq!(drain(&mut a), vec![]);
+    assert!(
+        a.message.contains("polarity: not on this bus"),
+        "{}",
+        a.message
+    );
+    // the reverb bus: its effect parameters, no output row
+    press(&mut a, &[key(KeyCode::Right), key(KeyCode::Tab)]);
+    assert_eq!(a.selected_strip(), StripRef::Bus(2));
+    assert!(!params::params(&a.inspector_rows()).contains(&Param::Output));
+    go_to(&mut a, Param::RevDecay);
+    press(&mut a, &[key(KeyCode::Up)]);
+    assert_eq!(
+        drain(&mut a),
+        vec![C::S(StripId::Bus(2), ReverbDecayS(2.1))]
+    );
+    assert_eq!(
+        a.session.file.buses[2].reverb.as_ref().unwrap().decay_s,
+        2.1
+    );
+}
+
+#[test]
+fn master_inspector_eq_compressor_limiter() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = routed_app(d.path());
+    for _ in 0..5 {
+        press(&mut a, &[key(KeyCode::Right)]);
+    }
+    assert!(a.master_selected());
+    press(&mut a, &[key(KeyCode::Tab)]);
+    go_to(&mut a, Param::LimCeiling);
+    press(&mut a, &[key(KeyCode::Down)]);
+    go_to(&mut a, Param::CompThreshold);
+    typed(&mut a, "-30");
+    go_to(&mut a, Param::BandGain(3));
+    press(&mut a, &[key(KeyCode::PageUp)]);
+    go_to(&mut a, Param::Fader);
+    press(&mut a, &[key(KeyCode::Down)]);
+    assert_eq!(
+        drain(&mut a),
+        vec![
+            C::S(StripId::Master, LimiterCeilingDbtp(-2.0)),
+            C::S(StripId::Master, CompThresholdDb(-30.0)),
+            C::S(StripId::Master, EqBandGainDb(3, 3.0)),
+            C::S(StripId::Master, GainDb(-1.0)),
+        ]
+    );
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("INSPECTOR MASTER"), "{s}");
+    assert_eq!(
+        a.session.file.master.limiter.as_ref().unwrap().ceiling_dbtp,
+        -2.0
+    );
+}
