@@ -285,6 +285,11 @@ fn send_pre_post_switch_and_off() {
     let b = run(&mut pre, N / 2, 100);
     let settle = 2 * (AT as usize + ramp_frames() + 240);
     assert!(max_diff(&a[settle..], &b[settle..]) < 1e-6);
+    // the switch is a crossfade: no step beyond the signals' own (an instant switch jumps by ~0.2)
+    let mut post = engine(track.clone(), Output::Master, 100);
+    let c = run(&mut post, N / 2, 100);
+    let own = max_step(&b).max(max_step(&c));
+    assert!(max_step(&a) <= own * 1.05, "{} vs {own}", max_step(&a));
     // switching the send off ends at no send at all
     let mut off = engine(track.clone(), Output::Master, 100);
     off.push(Command::strip(
@@ -297,13 +302,17 @@ fn send_pre_post_switch_and_off() {
     let mut none = engine(
         StripState {
             sends: vec![],
-            ..track
+            ..track.clone()
         },
         Output::Master,
         100,
     );
     let c = run(&mut none, N, 100);
     assert!(max_diff(&a[settle..], &c[settle..]) < 1e-6);
+    let mut on = engine(track.clone(), Output::Master, 100);
+    let b = run(&mut on, N, 100);
+    let own = max_step(&b).max(max_step(&c));
+    assert!(max_step(&a) <= own * 1.05, "{} vs {own}", max_step(&a));
     assert_eq!(off.refused_commands(), 0);
 }
 

@@ -358,7 +358,7 @@ impl App {
         self.rate_hz = rate_hz;
         self.length_frames = length_frames;
         self.loading = false;
-        self.selected = self.selected.min(self.track_count());
+        self.selected = self.selected.min(self.master_index());
         let offline = self
             .status
             .iter()
