@@ -279,9 +279,11 @@ impl Engine {
         Self::with_buses(config, master, tracks, Vec::new())
     }
 
-    /// Build an engine with tracks and buses. Routing is fixed here: outputs naming a missing bus, an
-    /// effect bus, or closing a loop fall back to the master (the session loader refuses them with an
-    /// error first); sends naming a bus that is not an effect bus are dropped.
+    /// Build an engine with tracks and buses. This is the starting routing (changed at run time by
+    /// [`StripParam::Route`] and [`StripParam::SendTo`]; every track and group bus gets one spare send slot per
+    /// effect bus here, so those never allocate): outputs naming a missing bus, an effect bus, or closing a
+    /// loop fall back to the master (the session loader refuses them with an error first); sends naming a bus
+    /// that is not an effect bus are dropped.
     pub fn with_buses(
         config: EngineConfig,
         master: MasterState,

@@ -174,7 +174,8 @@ pub struct StripState {
     pub gate: GateState,
     /// Compressor.
     pub compressor: CompState,
-    /// Sends to effect buses (fixed set; levels and pre/post change by command).
+    /// Sends to effect buses at build time (changed at run time by `StripParam::SendTo`, levels and pre/post
+    /// also by `SendLevelDb`/`SendPreFader` per slot).
     pub sends: Vec<SendState>,
     /// Destination.
     pub output: Output,

@@ -207,6 +207,13 @@ fn status_line(app: &App, r: Rect, buf: &mut Buffer) {
         _ if !app.message.is_empty() => app.message.clone(),
         _ => "? help  q quit  space play  arrows select/fader  m s p mute solo polarity".into(),
     };
+    // buses have no strip in the mixer yet: say which one is selected
+    if let crate::app::StripRef::Bus(b) = app.selected_strip() {
+        if !app.inspector {
+            let name = &app.session.file.buses[b].name;
+            text = format!("[bus {name}: tab inspects] {text}");
+        }
+    }
     if app.dirty {
         text = format!("[+] {text}");
     }
