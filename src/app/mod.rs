@@ -292,6 +292,11 @@ impl App {
         self.selected >= self.master_index()
     }
 
+    /// Select the master strip (it comes after the tracks and buses).
+    pub fn select_master(&mut self) {
+        self.selected = self.master_index();
+    }
+
     /// The selected strip.
     pub fn selected_strip(&self) -> StripRef {
         let t = self.track_count();
@@ -619,7 +624,7 @@ impl App {
             Action::SelectPrev => self.selected = self.selected.saturating_sub(1),
             Action::SelectNext => self.selected = (self.selected + 1).min(self.master_index()),
             Action::SelectFirst => self.selected = 0,
-            Action::SelectLast => self.selected = self.master_index(),
+            Action::SelectLast => self.select_master(),
             Action::FaderUp => self.nudge_fader(1.0),
             Action::FaderDown => self.nudge_fader(-1.0),
             Action::FaderUpFine => self.nudge_fader(0.1),

@@ -87,9 +87,18 @@ pub struct EqCurve<'a> {
     pub ascii: bool,
     /// Use colours.
     pub color: bool,
+    /// Mark this frequency (the selected band's or filter's) with a dim vertical line behind the curve.
+    pub marker_hz: Option<f64>,
 }
 
 impl EqCurve<'_> {
+    /// The plot column of `freq_hz` (cells, from the plot's left edge).
+    pub fn column_of(plot: Rect, freq_hz: f64) -> u16 {
+        let t = (freq_hz / F_MIN_HZ).ln() / (F_MAX_HZ / F_MIN_HZ).ln();
+        let dx = (t.clamp(0.0, 1.0) * (plot.width as f64 * 2.0 - 1.0)).round() as u16;
+        dx / 2
+    }
+
     /// Where the curve itself goes inside `area`.
     pub fn plot_area(area: Rect) -> Rect {
         Rect::new(
@@ -131,6 +140,13 @@ impl EqCurve<'_> {
             }
         }
         buf.set_stringn(plot.x, plot.bottom(), &freq_row, plot.width as usize, dim);
+        if let Some(f) = self.marker_hz {
+            let x = plot.x + Self::column_of(plot, f);
+            let bar = if self.ascii { ":" } else { "┊" };
+            for y in plot.y..plot.bottom() {
+                buf.set_stringn(x, y, bar, 1, dim);
+            }
+        }
         let fs = self.sample_rate_hz as f64;
         let curve = style(self.color, Color::Cyan);
         if self.ascii {
@@ -414,9 +430,34 @@ mod tests {
             sample_rate_hz: 48_000,
             ascii,
             color: false,
+            marker_hz: None,
         }
         .render(area, &mut buf);
         buf
+    }
+
+    #[test]
+    fn marker_sits_in_the_column_of_its_frequency() {
+        let area = Rect::new(0, 0, 40, 13);
+        let plot = EqCurve::plot_area(area);
+        for ascii in [false, true] {
+            let mut buf = Buffer::empty(area);
+            EqCurve {
+                state: &StripState::default(),
+                sample_rate_hz: 48_000,
+                ascii,
+                color: false,
+                marker_hz: Some(1000.0),
+            }
+            .render(area, &mut buf);
+            let bar = if ascii { ":" } else { "┊" };
+            let t_1k = (1000.0f64 / F_MIN_HZ).ln() / (F_MAX_HZ / F_MIN_HZ).ln();
+            let (col, _) = cell(plot, t_1k, 0.0);
+            let cols: Vec<u16> = (plot.x..plot.right())
+                .filter(|&x| buf[(x, plot.y)].symbol() == bar)
+                .collect();
+            assert_eq!(cols, vec![col], "ascii {ascii}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 
 use super::curve::{EqCurve, TransferCurve};
-use crate::app::params::{self, Row, StripRef};
+use crate::app::params::{self, Param, Row, StripRef};
 use crate::app::App;
 use crate::session::BusKindName;
 
@@ -61,6 +61,18 @@ pub fn list_lines(app: &App) -> (Vec<(String, bool)>, usize) {
         }
     }
     (lines, sel_line)
+}
+
+/// The frequency the selected parameter is about (a filter's or an EQ band's), marked on the EQ plot.
+fn marker_hz(p: Param, st: &crate::engine::StripState) -> Option<f64> {
+    match p {
+        Param::HpfOn | Param::HpfFreq | Param::HpfSlope => Some(st.hpf.freq_hz as f64),
+        Param::LpfOn | Param::LpfFreq | Param::LpfSlope => Some(st.lpf.freq_hz as f64),
+        Param::BandOn(b) | Param::BandFreq(b) | Param::BandGain(b) | Param::BandQ(b) => {
+            Some(st.eq.bands[b as usize & 3].freq_hz as f64)
+        }
+        _ => None,
+    }
 }
 
 /// Draw the inspector into `r`.
@@ -139,6 +151,7 @@ pub fn render(app: &App, r: Rect, buf: &mut Buffer) {
         sample_rate_hz: app.rate_hz,
         ascii: app.ascii,
         color: !app.no_color,
+        marker_hz: marker_hz(app.selected_param(), &view.st),
     }
     .render(Rect::new(gx, r.y + 2, gw, eq_h - 1), buf);
     let gr = match app.selected_strip() {
