@@ -195,6 +195,20 @@ fn inspector_160x48() {
 }
 
 #[test]
+fn inspector_80x24_band_selected_marks_its_frequency() {
+    let mut a = inspecting();
+    // bell 1's gain (the second "gain" row: the low shelf's comes first)
+    let ps = ttymix::app::params::params(&a.inspector_rows());
+    a.param_index = ps
+        .iter()
+        .position(|p| *p == ttymix::app::Param::BandGain(1))
+        .unwrap();
+    let t = text(&render(&a, 80, 24));
+    assert!(t.contains("┊"), "{t}");
+    insta::assert_snapshot!(t);
+}
+
+#[test]
 fn inspector_80x24_ascii_scrolled_to_the_output() {
     let mut a = inspecting();
     a.ascii = true;

@@ -523,8 +523,8 @@ impl Param {
                     2
                 };
                 let sign = spec.unit == "dB" || spec.unit == "dBTP";
-                let unit = if spec.unit.is_empty() {
-                    String::new()
+                let unit = if spec.unit.is_empty() || spec.unit == ":1" {
+                    spec.unit.to_string()
                 } else {
                     format!(" {}", spec.unit)
                 };
