@@ -58,15 +58,26 @@ fn db(x: f32) -> String {
 pub fn levels_line(loaded: &LoadedSession, handle: &PlayerHandle) -> String {
     let m = handle.meters();
     let mut s = String::new();
-    for (t, sm) in loaded.tracks.iter().zip(&m.tracks) {
+    let mut strip = |name: &str, sm: &player::StripMeters| {
         let peak = sm.peak[0].take().max(sm.peak[1].take());
         let rms = sm.rms[0].load().max(sm.rms[1].load());
         s.push_str(&format!(
-            "{}: peak {} rms {} dBFS; ",
-            t.name,
+            "{}: peak {} rms {} dBFS",
+            name,
             db(peak).trim(),
             db(rms).trim()
         ));
+        let gr = sm.gain_reduction_db.load();
+        if gr > 0.0 {
+            s.push_str(&format!(" GR {gr:.1} dB"));
+        }
+        s.push_str("; ");
+    };
+    for (t, sm) in loaded.tracks.iter().zip(&m.tracks) {
+        strip(&t.name, sm);
+    }
+    for (b, sm) in loaded.session.file.buses.iter().zip(&m.buses) {
+        strip(&b.name, sm);
     }
     let l = &m.loudness;
     let f = |v: f32| {
@@ -143,6 +154,9 @@ pub fn play(arg: &str, opts: &PlayOptions) -> Result<()> {
     let (mut handle, callback) = player::bridge(engine, 1024);
     let buffer_frames = negotiated.buffer_frames().max(1) as u64;
     let output = audio::start(negotiated, Box::new(callback));
+    if opts.stats {
+        output.stats_handle().set_measure_cpu_time(true);
+    }
     eprintln!("output: {}", output.description());
 
     let stop = Arc::new(AtomicBool::new(false));
