@@ -99,6 +99,25 @@ pub fn levels_line(loaded: &LoadedSession, handle: &PlayerHandle) -> String {
     s
 }
 
+/// How often headless play retries a lost device.
+pub const RECONNECT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What `play` prints for an output event.
+pub fn event_line(ev: &audio::OutputEvent) -> String {
+    match ev {
+        audio::OutputEvent::DeviceLost { reason } => format!(
+            "audio: {reason}; no audio output, the silent clock keeps time; retrying every {} s",
+            RECONNECT_INTERVAL.as_secs()
+        ),
+        audio::OutputEvent::Reconnected { description } => {
+            format!("audio: reconnected: {description}")
+        }
+        audio::OutputEvent::ReconnectFailed { reason } => {
+            format!("audio: reconnect failed: {reason}")
+        }
+    }
+}
+
 /// Play a session until `--to` or the end (or Ctrl-C), draining the device before returning.
 pub fn play(arg: &str, opts: &PlayOptions) -> Result<()> {
     let session = Session::open(arg, crate::media::is_audio_path)?;
@@ -157,6 +176,8 @@ pub fn play(arg: &str, opts: &PlayOptions) -> Result<()> {
     if opts.stats {
         output.stats_handle().set_measure_cpu_time(true);
     }
+    // a lost device (unplugged, server gone) is retried while the silent clock keeps the transport going
+    output.set_auto_reconnect(Some(RECONNECT_INTERVAL));
     eprintln!("output: {}", output.description());
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -171,7 +192,7 @@ pub fn play(arg: &str, opts: &PlayOptions) -> Result<()> {
         std::thread::sleep(Duration::from_millis(20));
         handle.tick();
         while let Some(ev) = output.try_event() {
-            eprintln!("\n{ev:?}");
+            eprintln!("{}{}", if status { "\n" } else { "" }, event_line(&ev));
         }
         let m = handle.meters();
         let clock = m.clock_frames.load(Ordering::Relaxed);

@@ -158,3 +158,158 @@ fn pulseaudio_server_receives_the_render_without_dropouts() {
     }
     assert_eq!(bad, 0, "{bad} windows of 50 ms with dropouts or errors");
 }
+
+/// Kills a child process when dropped (a failing test must not leave ttymix running).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Where a recorded stretch sits in the render: the offset (in frames) whose 64 frames match best, and the
+/// match error relative to the signal energy there.
+fn locate(rendered: &[f32], rec: &[f32], rec_frame: usize) -> (usize, f64) {
+    let n = 64;
+    let frames = rendered.len() / 2;
+    let score = |k: usize| -> (f64, f64) {
+        let mut err = 0.0;
+        let mut sig = 0.0;
+        for i in 0..2 * n {
+            let a = rendered[2 * k + i] as f64;
+            err += (a - rec[2 * rec_frame + i] as f64).powi(2);
+            sig += a * a;
+        }
+        (err, sig)
+    };
+    let (k, (err, sig)) = (0..frames - n)
+        .map(|k| (k, score(k)))
+        .min_by(|a, b| a.1 .0.partial_cmp(&b.1 .0).unwrap())
+        .unwrap();
+    (k, err / sig.max(1e-12))
+}
+
+/// Headless play survives its PulseAudio server dying: it says so, the silent clock keeps the transport
+/// moving, and when a server comes back on the same socket it reconnects by itself and the audio continues
+/// from where the transport has got to (recorded with parec on the new server and located in the render).
+#[cfg(feature = "pulseaudio")]
+#[test]
+fn pulseaudio_server_lost_mid_play_keeps_the_clock_and_reconnects() {
+    use common::pulse::{pulse_available, PulseServer, SINK_RATE_HZ};
+    if !pulse_available() {
+        return;
+    }
+    let dir = tempdir();
+    let d = dir.path();
+    let rate = SINK_RATE_HZ;
+    session(d, rate, 14.0);
+    let mut server = PulseServer::start_in(&d.join("pulse"));
+    let rec1_path = d.join("rec1.raw");
+    let mut rec1 = server.record("out.monitor", &rec1_path);
+    let err_path = d.join("stderr.txt");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ttymix"));
+    cmd.current_dir(d)
+        .args(["play", "s.toml", "--to", "13", "--host", "pulse"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    for (k, v) in PulseServer::client_env(&d.join("pulse")) {
+        cmd.env(k, v);
+    }
+    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
+    let wait_for = |what: &str, timeout: Duration| -> Instant {
+        let t = Instant::now();
+        while t.elapsed() < timeout {
+            if stderr().contains(what) {
+                return Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("no `{what}` within {timeout:?}:\n{}", stderr());
+    };
+    wait_for("output: PulseAudio", Duration::from_secs(10));
+    // past the idle null sink's first 2 s gap, then some steady playback
+    std::thread::sleep(Duration::from_millis(3500));
+    server.kill();
+    wait_for(
+        "no audio output, the silent clock keeps time",
+        Duration::from_secs(8),
+    );
+    rec1.wait(Duration::from_secs(5));
+    rec1.stop();
+    // the silent clock runs for at least 2 s before the server returns
+    std::thread::sleep(Duration::from_millis(2000));
+    server.restart();
+    let rec2_path = d.join("rec2.raw");
+    let mut rec2 = server.record("out.monitor", &rec2_path);
+    wait_for("audio: reconnected: PulseAudio", Duration::from_secs(5));
+    let status = {
+        let t = Instant::now();
+        loop {
+            if let Some(s) = child.0.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "play did not finish:\n{}",
+                stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    rec2.stop();
+    let err = stderr();
+    assert!(status.success(), "{err}\n{}", server.log());
+
+    let rendered = render_f32(d, &["--to", "13"]);
+    let rec1 = read_f32_le(&rec1_path);
+    let rec2 = read_f32_le(&rec2_path);
+    // the last sound the first server got, and the first sound the second got, located in the render
+    let sound = |v: &[f32]| -> Vec<usize> {
+        (0..v.len() / 2)
+            .filter(|&f| v[2 * f].abs() > 1e-3)
+            .collect()
+    };
+    let s1 = sound(&rec1);
+    let s2 = sound(&rec2);
+    assert!(s1.len() > rate as usize, "first server: too little audio");
+    assert!(
+        s2.len() > rate as usize,
+        "second server: too little audio after reconnecting:\n{err}"
+    );
+    let last1 = s1[s1.len() - 1 - 64 - 2400]; // 50 ms before the end of what arrived
+    let first2 = s2[2400]; // 50 ms into what arrived
+    let (k1, e1) = locate(&rendered, &rec1, last1);
+    let (k2, e2) = locate(&rendered, &rec2, first2);
+    assert!(
+        e1 < 1e-3 && e2 < 1e-3,
+        "recordings do not match the render ({e1:.2e}, {e2:.2e})"
+    );
+    // the transport moved on while there was no server (>= 2 s of silent clock), not frozen, not reset
+    let gap_s = (k2 as f64 - k1 as f64) / rate as f64;
+    println!("last sound before the loss at {k1}, first after at {k2}: {gap_s:.2} s; match errors {e1:.1e} {e2:.1e}");
+    assert!(
+        (1.9..=9.0).contains(&gap_s),
+        "the transport advanced {gap_s:.2} s between the last sound before the loss and the first after"
+    );
+    // and after reconnecting the audio is intact: 1 s of 50 ms windows, each matching the render
+    let win = 2400;
+    for w in 0..20 {
+        let a = &rendered[2 * (k2 + w * win)..2 * (k2 + (w + 1) * win)];
+        let b = &rec2[2 * (first2 + w * win)..2 * (first2 + (w + 1) * win)];
+        let energy: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum();
+        let error: f64 = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+            .sum();
+        assert!(
+            error <= 0.1 * energy,
+            "window {w} after reconnecting: error {:.1} % of the energy",
+            100.0 * error / energy
+        );
+    }
+}

@@ -152,16 +152,24 @@ pub enum OutputEvent {
         /// What happened.
         reason: String,
     },
-    /// [`Output::reconnect`] brought a device back.
+    /// A reconnection (asked for, or automatic) brought a device back. The transport kept its position.
     Reconnected {
         /// The new description.
         description: String,
+    },
+    /// A reconnection asked for with [`Output::request_reconnect`] failed; the silent clock keeps running.
+    /// (Automatic retries fail silently.)
+    ReconnectFailed {
+        /// Why.
+        reason: String,
     },
 }
 
 enum Ctrl {
     Stop,
     Reconnect(mpsc::Sender<Result<(), AudioError>>),
+    RequestReconnect,
+    AutoReconnect(Option<Duration>),
 }
 
 /// A running output. Dropping it stops audio (and drops the render callback); use
@@ -204,6 +212,9 @@ pub fn start(negotiated: Negotiated, callback: Box<dyn RenderCallback>) -> Outpu
         driver: Driver::None,
         next_generation: 2,
         events: event_tx,
+        auto_reconnect: None,
+        lost_device: false,
+        next_retry: Instant::now(),
     };
     match pending {
         Pending::Stream(opened) => match opened.play() {
@@ -298,6 +309,28 @@ impl Output {
         rx.recv().map_err(|_| AudioError::Stopped)?
     }
 
+    /// Ask for a reconnection without waiting (for a UI key): the result arrives as
+    /// [`OutputEvent::Reconnected`] or [`OutputEvent::ReconnectFailed`] through [`Output::try_event`].
+    /// Nothing happens when a device is playing.
+    pub fn request_reconnect(&self) {
+        if self.ctrl.send(Ctrl::RequestReconnect).is_ok() {
+            if let Some(t) = &self.supervisor {
+                t.thread().unpark();
+            }
+        }
+    }
+
+    /// After the device is lost, retry it every `every` (same options, same rate) while the silent clock
+    /// runs, until it comes back ([`OutputEvent::Reconnected`]); `None` turns retries off (the default).
+    /// Outputs that started silent (no device, `--output none`) are never retried.
+    pub fn set_auto_reconnect(&self, every: Option<Duration>) {
+        if self.ctrl.send(Ctrl::AutoReconnect(every)).is_ok() {
+            if let Some(t) = &self.supervisor {
+                t.thread().unpark();
+            }
+        }
+    }
+
     /// Stop all audio and return the render callback (`None` only if a dying device thread
     /// still held it).
     pub fn stop(mut self) -> Option<Box<dyn RenderCallback>> {
@@ -351,6 +384,11 @@ struct Supervisor {
     driver: Driver,
     next_generation: u64,
     events: mpsc::Sender<OutputEvent>,
+    /// Retry interval after a device loss.
+    auto_reconnect: Option<Duration>,
+    /// The silent clock runs because a device failed (not because there was none).
+    lost_device: bool,
+    next_retry: Instant,
 }
 
 impl Drop for Supervisor {
@@ -371,10 +409,24 @@ impl Supervisor {
                     Ok(Ctrl::Reconnect(reply)) => {
                         let _ = reply.send(self.reconnect());
                     }
+                    Ok(Ctrl::RequestReconnect) => {
+                        if let Err(e) = self.reconnect() {
+                            let _ = self.events.send(OutputEvent::ReconnectFailed {
+                                reason: e.to_string(),
+                            });
+                        }
+                    }
+                    Ok(Ctrl::AutoReconnect(every)) => {
+                        self.auto_reconnect = every;
+                        if let Some(every) = every {
+                            self.next_retry = Instant::now() + every;
+                        }
+                    }
                     Err(mpsc::TryRecvError::Empty) => break,
                 }
             }
             self.check_stream();
+            self.retry();
             thread::park_timeout(SUPERVISOR_TICK);
         }
     }
@@ -413,7 +465,30 @@ impl Supervisor {
         self.shared.stats.record_device_loss();
         self.stop_driver(true);
         self.go_silent(reason.clone());
+        self.lost_device = true;
+        if let Some(every) = self.auto_reconnect {
+            self.next_retry = Instant::now() + every;
+        }
         let _ = self.events.send(OutputEvent::DeviceLost { reason });
+    }
+
+    /// Automatic retry of a lost device, at most once per interval.
+    fn retry(&mut self) {
+        let Some(every) = self.auto_reconnect else {
+            return;
+        };
+        if !self.lost_device
+            || !matches!(self.driver, Driver::Silent(_))
+            || Instant::now() < self.next_retry
+        {
+            return;
+        }
+        // failures are expected here (the device is still gone): keep the "no audio output" reason
+        let description = self.shared.description();
+        if self.reconnect().is_err() && self.shared.silent.load(Ordering::Acquire) {
+            self.shared.set_description(description);
+        }
+        self.next_retry = Instant::now() + every;
     }
 
     /// Stop the current driver. A failed stream is dropped on a separate thread so that a
@@ -478,6 +553,7 @@ impl Supervisor {
             return Err(e);
         }
         let description = opened.describe();
+        self.lost_device = false;
         self.period_frames = opened.period_frames as usize;
         self.shared.set_description(description.clone());
         self.driver = Driver::Stream(StreamDriver::new(opened, &self.shared));
@@ -614,5 +690,74 @@ mod tests {
             0,
             "two drivers ran the callback at once"
         );
+    }
+
+    /// With automatic retries a lost device comes back by itself; a requested reconnection reports its
+    /// outcome as an event without blocking; an output that started silent is never retried.
+    #[test]
+    fn auto_reconnect_brings_a_lost_device_back() {
+        let opts = OutputOptions {
+            host: Some(HostChoice::Alsa),
+            device: Some("null".into()),
+            buffer_frames: Some(256),
+            rate_hz: Some(48_000),
+            output_none: false,
+        };
+        let frames = Arc::new(AtomicU64::new(0));
+        let probe = Probe {
+            frames: frames.clone(),
+            busy: Arc::new(AtomicBool::new(false)),
+            overlaps: Arc::new(AtomicU64::new(0)),
+            drops: Arc::new(AtomicU64::new(0)),
+        };
+        let output = start(
+            negotiate(&opts, 48_000).expect("ALSA null"),
+            Box::new(probe),
+        );
+        output.set_auto_reconnect(Some(Duration::from_millis(300)));
+        // a requested reconnection while healthy: nothing happens, no event
+        output.request_reconnect();
+        thread::sleep(Duration::from_millis(100));
+        assert_eq!(output.try_event(), None);
+        output.shared.mark_failed(1, "test: unplugged".into());
+        assert!(wait_until(Duration::from_secs(2), || output.is_silent()));
+        assert!(matches!(
+            output.try_event(),
+            Some(OutputEvent::DeviceLost { .. })
+        ));
+        let lost_at = Instant::now();
+        let mut event = None;
+        assert!(wait_until(Duration::from_secs(3), || {
+            event = output.try_event();
+            event.is_some()
+        }));
+        assert!(
+            matches!(event, Some(OutputEvent::Reconnected { .. })),
+            "{event:?}"
+        );
+        assert!(
+            lost_at.elapsed() >= Duration::from_millis(250),
+            "retried before the interval"
+        );
+        assert!(!output.is_silent());
+        drop(output.stop());
+
+        // started silent: never retried
+        let none = OutputOptions {
+            output_none: true,
+            ..opts
+        };
+        let probe = Probe {
+            frames: Arc::new(AtomicU64::new(0)),
+            busy: Arc::new(AtomicBool::new(false)),
+            overlaps: Arc::new(AtomicU64::new(0)),
+            drops: Arc::new(AtomicU64::new(0)),
+        };
+        let output = start(negotiate(&none, 48_000).unwrap(), Box::new(probe));
+        output.set_auto_reconnect(Some(Duration::from_millis(50)));
+        thread::sleep(Duration::from_millis(300));
+        assert!(output.is_silent());
+        assert_eq!(output.try_event(), None);
+        drop(output.stop());
     }
 }
