@@ -180,3 +180,145 @@ fn gain_reduction_reaches_the_strip_meters() {
     // and the level meters are max-since-last-read: a read resets them
     assert_eq!(m.tracks[1].peak[0].take(), 0.0);
 }
+
+/// A full command ring never blocks the UI thread: commands wait in the handle's backlog, in order, and
+/// reach the engine as the audio thread drains the ring.
+#[test]
+fn a_full_command_ring_never_blocks_and_keeps_order() {
+    use ttymix::engine::{Command, StripId, StripParam};
+    let engine = Engine::with_buses(
+        EngineConfig::new(RATE, BLOCK),
+        MasterState::default(),
+        vec![track(&vec![0.5; RATE as usize * 4], StripState::default())],
+        Vec::new(),
+    );
+    let (mut handle, mut callback) = player::bridge(engine, 16);
+    let t = std::time::Instant::now();
+    handle.send(Command::transport(
+        0,
+        ttymix::engine::TransportCommand::Play,
+    ));
+    for _ in 0..99 {
+        handle.send(Command::strip(
+            0,
+            StripId::Track(0),
+            StripParam::GainDb(-60.0),
+        ));
+    }
+    handle.send(Command::strip(
+        0,
+        StripId::Track(0),
+        StripParam::GainDb(-6.0),
+    ));
+    assert!(t.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(handle.backlog_len(), 101 - 16, "the ring holds 16");
+    let mut out = vec![0.0f32; 2 * BLOCK];
+    for _ in 0..200 {
+        callback.render(&mut out);
+        handle.tick();
+    }
+    assert_eq!(handle.backlog_len(), 0);
+    // the last command won: a centred mono 0.5 at -6 dB with the -3.01 dB pan law
+    let want = 0.5 * 10f32.powf(-6.0 / 20.0) * std::f32::consts::FRAC_1_SQRT_2;
+    assert!(
+        (out[0] - want).abs() < 1e-4 && (out[1] - want).abs() < 1e-4,
+        "{} {} want {want}",
+        out[0],
+        out[1]
+    );
+}
+
+/// The master's loudness meters run on the meter thread, fed through a ring: a stereo 1 kHz sine at
+/// -23 dBFS reads -23 LUFS momentary (EBU Tech 3341), identical channels correlate at +1 and opposite ones
+/// at -1, and a sine at fs/4 sampled 45° off its peaks shows its true peak, 3 dB above the sample peak.
+#[test]
+fn master_loudness_true_peak_and_correlation_come_from_the_meter_thread() {
+    use std::sync::atomic::Ordering;
+    let run = |left: Vec<f32>, right: Vec<f32>| -> (f32, f32, f32, f32) {
+        let n = left.len();
+        let tracks = vec![
+            track(
+                &left,
+                StripState {
+                    pan: -1.0,
+                    ..StripState::default()
+                },
+            ),
+            track(
+                &right,
+                StripState {
+                    pan: 1.0,
+                    ..StripState::default()
+                },
+            ),
+        ];
+        let mut engine = Engine::with_buses(
+            EngineConfig::new(RATE, BLOCK),
+            MasterState::default(),
+            tracks,
+            Vec::new(),
+        );
+        let _ = engine.push(ttymix::engine::Command::transport(
+            0,
+            ttymix::engine::TransportCommand::Play,
+        ));
+        let (handle, mut callback) = player::bridge(engine, 16);
+        let mut out = vec![0.0f32; 2 * BLOCK];
+        let m = handle.meters();
+        let mut sample_peak = 0.0f32;
+        for _ in 0..n / BLOCK {
+            callback.render(&mut out);
+            sample_peak = out.iter().fold(sample_peak, |a, x| a.max(x.abs()));
+            // pace a little so the one-second tap ring never overflows
+            while m.loudness.frames.load(Ordering::Relaxed) + (RATE as u64 / 2)
+                < m.clock_frames.load(Ordering::Relaxed)
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        let t = std::time::Instant::now();
+        while m.loudness.frames.load(Ordering::Relaxed) < (n / BLOCK * BLOCK) as u64 {
+            assert!(t.elapsed().as_secs() < 10, "the meter thread is stuck");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(m.loudness.lost_frames.load(Ordering::Relaxed), 0);
+        (
+            m.loudness.momentary_lufs.load(),
+            m.loudness.correlation.load(),
+            m.loudness.true_peak.take(),
+            sample_peak,
+        )
+    };
+    let amp = 10f32.powf(-23.0 / 20.0);
+    // hard-panned mono tracks reach their side at unity (constant-power pan: cos 0 = 1)
+    let comp = 1.0;
+    let s = sine(amp * comp, 1000.0, 2 * RATE as usize);
+    let neg: Vec<f32> = s.iter().map(|x| -x).collect();
+    let (m, corr, _, peak) = run(s.clone(), s.clone());
+    assert!(
+        (lin_db(peak) + 23.0).abs() < 0.05,
+        "sample peak {} dBFS",
+        lin_db(peak)
+    );
+    assert!((m + 23.0).abs() < 0.1, "momentary {m} LUFS");
+    assert!((corr - 1.0).abs() < 1e-3, "correlation {corr}");
+    let (_, corr, _, _) = run(s, neg);
+    assert!((corr + 1.0).abs() < 1e-3, "correlation {corr}");
+    // fs/4 at 45°: samples at ±0.5·0.7071, true peak 0.5
+    let q: Vec<f32> = (0..RATE as usize)
+        .map(|n| {
+            0.5 * comp
+                * (std::f32::consts::FRAC_PI_2 * (n % 4) as f32 + std::f32::consts::FRAC_PI_4).sin()
+        })
+        .collect();
+    let (_, _, tp, peak) = run(q.clone(), q);
+    assert!(
+        (lin_db(peak) - lin_db(0.5 * 0.70711)).abs() < 0.05,
+        "sample peak {peak}"
+    );
+    assert!(
+        (lin_db(tp) - lin_db(0.5)).abs() < 0.5,
+        "true peak {} dBFS, want -6.02",
+        lin_db(tp)
+    );
+}
