@@ -313,7 +313,7 @@ fn master_loudness_true_peak_and_correlation_come_from_the_meter_thread() {
         .collect();
     let (_, _, tp, peak) = run(q.clone(), q);
     assert!(
-        (lin_db(peak) - lin_db(0.5 * 0.70711)).abs() < 0.05,
+        (lin_db(peak) - lin_db(0.5 * std::f32::consts::FRAC_1_SQRT_2)).abs() < 0.05,
         "sample peak {peak}"
     );
     assert!(
