@@ -105,10 +105,13 @@ fn no_device_plays_on_a_silent_clock_in_real_time() {
     );
 }
 
+/// The README's SSH recipe: ttymix on the "remote" side reaches the user's PulseAudio server only through a
+/// forwarded unix socket (a byte relay, as `ssh -R <remote path>:<local socket>` makes) named by
+/// `PULSE_SERVER`; what the server's sink receives must be the render, without dropouts.
 #[cfg(feature = "pulseaudio")]
 #[test]
 fn pulseaudio_server_receives_the_render_without_dropouts() {
-    use common::pulse::{pulse_available, PulseServer, SINK_RATE_HZ};
+    use common::pulse::{pulse_available, PulseServer, SocketRelay, SINK_RATE_HZ};
     if !pulse_available() {
         return;
     }
@@ -118,13 +121,19 @@ fn pulseaudio_server_receives_the_render_without_dropouts() {
     let server = PulseServer::start_in(&d.join("pulse"));
     let rec_path = d.join("rec.raw");
     let mut rec = server.record("out.monitor", &rec_path);
+    let relay = SocketRelay::start(
+        &d.join("forwarded.sock"),
+        &PulseServer::socket_in(&d.join("pulse")),
+    );
     let mut cmd = ttymix();
     cmd.current_dir(d)
         .args(["play", "s.toml", "--to", "3", "--host", "pulse"]);
     for (k, v) in PulseServer::client_env(&d.join("pulse")) {
         cmd.env(k, v);
     }
+    cmd.env("PULSE_SERVER", relay.address());
     let out = cmd.output().unwrap();
+    drop(relay);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}\n{}", server.log());
     std::thread::sleep(Duration::from_millis(300));
@@ -312,4 +321,103 @@ fn pulseaudio_server_lost_mid_play_keeps_the_clock_and_reconnects() {
             100.0 * error / energy
         );
     }
+}
+
+/// `--from` and `--to` pick the same range as `render --from --to`, sample for sample on the device.
+#[test]
+fn alsa_file_plugin_plays_the_from_to_range_of_the_render() {
+    let dir = tempdir();
+    let d = dir.path();
+    let rate = 48_000;
+    session(d, rate, 2.0);
+    let raw = d.join("out.raw");
+    std::fs::write(
+        d.join(".asoundrc"),
+        format!(
+            "pcm.!default {{ type file; slave.pcm \"null\"; file \"{}\"; format \"raw\" }}\n",
+            raw.display()
+        ),
+    )
+    .unwrap();
+    let out = ttymix()
+        .current_dir(d)
+        .env("HOME", d)
+        .env_remove("PULSE_SERVER")
+        .args(["play", "s.toml", "--from", "0.5", "--to", "1.25"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let played = read_f32_le(&raw);
+    let rendered = render_f32(d, &["--from", "0.5", "--to", "1.25"]);
+    assert_eq!(rendered.len(), 36_000 * 2);
+    assert!(
+        played.len() >= rendered.len(),
+        "the device got less than the range"
+    );
+    assert!(
+        played[..rendered.len()] == rendered[..],
+        "the device did not get the render's samples"
+    );
+}
+
+/// Ctrl-C (SIGINT) stops headless play promptly and cleanly: exit status 0, the statistics are printed,
+/// well before the end of the range.
+#[test]
+fn ctrl_c_stops_play_cleanly() {
+    let dir = tempdir();
+    let d = dir.path();
+    session(d, 48_000, 1.0);
+    let mut child = KillOnDrop(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("ttymix"))
+            .current_dir(d)
+            .env("HOME", d)
+            .env_remove("PULSE_SERVER")
+            .args(["play", "s.toml", "--loop", "--output", "none", "--stats"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "--loop ended by itself"
+    );
+    let t = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "still running 3 s after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "{status}: {err}");
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(
+        err.contains("no audio output") && err.contains("callbacks "),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
 }
