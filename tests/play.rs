@@ -421,3 +421,47 @@ fn ctrl_c_stops_play_cleanly() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// On a terminal, headless play shows a status line (time, master peak, momentary LUFS) a few times a
+/// second on stderr; `script` provides the terminal.
+#[test]
+fn status_line_on_a_terminal() {
+    if !have_tool("script") {
+        return;
+    }
+    let dir = tempdir();
+    let d = dir.path();
+    session(d, 48_000, 2.0);
+    let bin = assert_cmd::cargo::cargo_bin("ttymix");
+    let out = std::process::Command::new("script")
+        .current_dir(d)
+        .env("HOME", d)
+        .env_remove("PULSE_SERVER")
+        .args(["-qec"])
+        .arg(format!(
+            "{} play s.toml --to 1.5 --output none",
+            bin.display()
+        ))
+        .arg("/dev/null")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    // carriage-return-separated updates: several, with the time advancing, and a finite loudness by the end
+    let updates: Vec<&str> = text
+        .split('\r')
+        .filter(|l| l.contains(" s  peak ") && l.contains("LUFS"))
+        .collect();
+    assert!(updates.len() >= 4, "{} updates: {text:?}", updates.len());
+    let time = |l: &str| -> f64 { l.split_whitespace().next().unwrap().parse().unwrap() };
+    assert!(
+        time(updates[updates.len() - 1]) > time(updates[0]),
+        "{updates:?}"
+    );
+    assert!(
+        updates
+            .iter()
+            .any(|l| !l.contains("n/a LUFS") && l.contains("dBFS")),
+        "{updates:?}"
+    );
+}
