@@ -465,3 +465,81 @@ fn status_line_on_a_terminal() {
         "{updates:?}"
     );
 }
+
+/// A sound server that accepts connections and never answers (a stalled SSH forward does exactly this)
+/// must not hang ttymix: while it retries the lost device in the background, the silent clock keeps time and
+/// play still ends on time and exits cleanly.
+#[cfg(feature = "pulseaudio")]
+#[test]
+fn a_server_that_never_answers_does_not_hang_play() {
+    use common::pulse::{pulse_available, PulseServer};
+    if !pulse_available() {
+        return;
+    }
+    let dir = tempdir();
+    let d = dir.path();
+    session(d, 48_000, 9.0);
+    let mut server = PulseServer::start_in(&d.join("pulse"));
+    let err_path = d.join("stderr.txt");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ttymix"));
+    cmd.current_dir(d)
+        .args(["play", "s.toml", "--to", "8", "--host", "pulse"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    for (k, v) in PulseServer::client_env(&d.join("pulse")) {
+        cmd.env(k, v);
+    }
+    let start = Instant::now();
+    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
+    let wait_for = |what: &str, timeout: Duration| {
+        let t = Instant::now();
+        while !stderr().contains(what) {
+            assert!(t.elapsed() < timeout, "no `{what}`:\n{}", stderr());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for("output: PulseAudio", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
+    server.kill();
+    // a black hole on the server's socket: connections are accepted and held, nothing is ever said
+    let socket = PulseServer::socket_in(&d.join("pulse"));
+    let _ = std::fs::remove_file(&socket);
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let hole = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        let mut accepted = 0;
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok((c, _)) = listener.accept() {
+                held.push(c);
+                accepted += 1;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        accepted
+    });
+    wait_for(
+        "no audio output, the silent clock keeps time",
+        Duration::from_secs(8),
+    );
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "play hung with a server that never answers:\n{}",
+            stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let accepted = hole.join().unwrap();
+    let err = stderr();
+    assert!(status.success(), "{status}: {err}");
+    assert!(accepted >= 1, "ttymix never retried the server:\n{err}");
+    assert!(!err.contains("reconnected"), "{err}");
+}

@@ -215,6 +215,7 @@ pub fn start(negotiated: Negotiated, callback: Box<dyn RenderCallback>) -> Outpu
         auto_reconnect: None,
         lost_device: false,
         next_retry: Instant::now(),
+        attempt: None,
     };
     match pending {
         Pending::Stream(opened) => match opened.play() {
@@ -389,6 +390,8 @@ struct Supervisor {
     /// The silent clock runs because a device failed (not because there was none).
     lost_device: bool,
     next_retry: Instant,
+    /// A reconnection being opened in the background.
+    attempt: Option<Attempt>,
 }
 
 impl Drop for Supervisor {
@@ -409,13 +412,7 @@ impl Supervisor {
                     Ok(Ctrl::Reconnect(reply)) => {
                         let _ = reply.send(self.reconnect());
                     }
-                    Ok(Ctrl::RequestReconnect) => {
-                        if let Err(e) = self.reconnect() {
-                            let _ = self.events.send(OutputEvent::ReconnectFailed {
-                                reason: e.to_string(),
-                            });
-                        }
-                    }
+                    Ok(Ctrl::RequestReconnect) => self.start_attempt(true),
                     Ok(Ctrl::AutoReconnect(every)) => {
                         self.auto_reconnect = every;
                         if let Some(every) = every {
@@ -427,6 +424,7 @@ impl Supervisor {
             }
             self.check_stream();
             self.retry();
+            self.poll_attempt();
             thread::park_timeout(SUPERVISOR_TICK);
         }
     }
@@ -472,22 +470,19 @@ impl Supervisor {
         let _ = self.events.send(OutputEvent::DeviceLost { reason });
     }
 
-    /// Automatic retry of a lost device, at most once per interval.
+    /// Automatic retry of a lost device, at most once per interval (in the background).
     fn retry(&mut self) {
         let Some(every) = self.auto_reconnect else {
             return;
         };
         if !self.lost_device
             || !matches!(self.driver, Driver::Silent(_))
+            || self.attempt.is_some()
             || Instant::now() < self.next_retry
         {
             return;
         }
-        // failures are expected here (the device is still gone): keep the "no audio output" reason
-        let description = self.shared.description();
-        if self.reconnect().is_err() && self.shared.silent.load(Ordering::Acquire) {
-            self.shared.set_description(description);
-        }
+        self.start_attempt(false);
         self.next_retry = Instant::now() + every;
     }
 
@@ -521,27 +516,110 @@ impl Supervisor {
         self.shared.set_description(description);
     }
 
-    fn reconnect(&mut self) -> Result<(), AudioError> {
-        if let Driver::Stream(d) = &self.driver {
-            if self.shared.failed_generation.load(Ordering::Acquire) != d.opened.generation {
-                return Ok(());
+    /// True when a device stream is playing and has not failed.
+    fn has_healthy_stream(&self) -> bool {
+        match &self.driver {
+            Driver::Stream(d) => {
+                self.shared.failed_generation.load(Ordering::Acquire) != d.opened.generation
             }
+            _ => false,
         }
+    }
+
+    /// Options and generation for the next reconnection attempt: same device options, same rate.
+    fn next_attempt(&mut self) -> (OutputOptions, u64) {
         let mut opts = self.opts.clone();
         opts.output_none = false;
         opts.rate_hz = Some(self.rate_hz);
         let generation = self.next_generation;
         self.next_generation += 1;
-        let opened = match open_stream(&opts, self.rate_hz, &self.shared, generation) {
-            Ok(o) => o,
-            Err(OpenFailure::Requested(e)) => return Err(e),
-            Err(OpenFailure::NoDefault(reason)) => {
-                return Err(AudioError::Device {
-                    device: "default output".into(),
-                    reason,
+        (opts, generation)
+    }
+
+    /// Reconnect now, waiting for the device (blocking [`Output::reconnect`]).
+    fn reconnect(&mut self) -> Result<(), AudioError> {
+        if self.has_healthy_stream() {
+            return Ok(());
+        }
+        self.attempt = None; // a pending background attempt loses to this one
+        let (opts, generation) = self.next_attempt();
+        let opened = open_stream(&opts, self.rate_hz, &self.shared, generation);
+        self.install(opened.map_err(open_error))
+    }
+
+    /// Start opening the device on a helper thread, so a device or server that hangs (a stalled SSH
+    /// forward accepts the connection and never answers) cannot stall the supervisor: the silent clock,
+    /// stop and Ctrl-C keep working. `requested` attempts report failure as an event.
+    fn start_attempt(&mut self, requested: bool) {
+        if self.has_healthy_stream() || self.attempt.is_some() {
+            return;
+        }
+        let (opts, generation) = self.next_attempt();
+        let (tx, rx) = mpsc::channel();
+        let shared = self.shared.clone();
+        let rate_hz = self.rate_hz;
+        let supervisor = thread::current();
+        let spawned = thread::Builder::new()
+            .name("ttymix-audio-connect".into())
+            .spawn(move || {
+                let opened = open_stream(&opts, rate_hz, &shared, generation);
+                // if the supervisor gave up on this attempt, the stream (never played) is dropped here
+                if tx.send(opened.map_err(open_error)).is_ok() {
+                    supervisor.unpark();
+                }
+            });
+        match spawned {
+            Ok(_) => {
+                self.attempt = Some(Attempt {
+                    result: rx,
+                    started: Instant::now(),
+                    requested,
                 })
             }
+            Err(e) if requested => {
+                let _ = self.events.send(OutputEvent::ReconnectFailed {
+                    reason: format!("cannot start a thread: {e}"),
+                });
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Take the result of a background attempt, if it is in; give up on one that hangs.
+    fn poll_attempt(&mut self) {
+        let Some(a) = &self.attempt else {
+            return;
         };
+        let result = match a.result.try_recv() {
+            Ok(r) => r,
+            Err(mpsc::TryRecvError::Empty) if a.started.elapsed() < ATTEMPT_TIMEOUT => return,
+            Err(mpsc::TryRecvError::Empty) => Err(AudioError::Device {
+                device: "audio output".into(),
+                reason: format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs()),
+            }),
+            Err(mpsc::TryRecvError::Disconnected) => Err(AudioError::Stopped),
+        };
+        let requested = a.requested;
+        self.attempt = None;
+        if self.has_healthy_stream() {
+            return; // a blocking reconnect got there first; the extra stream is dropped
+        }
+        let description = self.shared.description();
+        if let Err(e) = self.install(result) {
+            if requested {
+                let _ = self.events.send(OutputEvent::ReconnectFailed {
+                    reason: e.to_string(),
+                });
+            } else if self.shared.silent.load(Ordering::Acquire) {
+                // an automatic retry that failed: keep the reason the device was lost
+                self.shared.set_description(description);
+            }
+        }
+    }
+
+    /// Switch from the silent clock (or a failed stream) to a newly opened stream.
+    fn install(&mut self, opened: Result<OpenedStream, AudioError>) -> Result<(), AudioError> {
+        let opened = opened?;
         self.stop_driver(false);
         *self
             .shared
@@ -559,6 +637,26 @@ impl Supervisor {
         self.driver = Driver::Stream(StreamDriver::new(opened, &self.shared));
         let _ = self.events.send(OutputEvent::Reconnected { description });
         Ok(())
+    }
+}
+
+/// A reconnection running on a helper thread.
+struct Attempt {
+    result: mpsc::Receiver<Result<OpenedStream, AudioError>>,
+    started: Instant,
+    requested: bool,
+}
+
+/// A reconnection attempt that has not answered after this long is abandoned.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn open_error(e: OpenFailure) -> AudioError {
+    match e {
+        OpenFailure::Requested(e) => e,
+        OpenFailure::NoDefault(reason) => AudioError::Device {
+            device: "default output".into(),
+            reason,
+        },
     }
 }
 
