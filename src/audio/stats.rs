@@ -481,4 +481,36 @@ mod tests {
         assert_eq!(h.quantile_ppm(0.8), Some(10.0));
         assert_eq!(h.quantile_ppm(1.0), Some(63.0));
     }
+
+    /// Thread CPU time is measured only when enabled; a busy callback's CPU time is close to its wall time,
+    /// a sleeping one's is not.
+    #[cfg(unix)]
+    #[test]
+    fn cpu_time_is_opt_in_and_excludes_sleep() {
+        let stats = Stats::new();
+        assert_eq!(stats.cpu_clock(), None, "off by default");
+        stats.record_cpu_since(None, 256, 48_000);
+        assert_eq!(stats.cpu_load().count(), 0);
+        stats.set_measure_cpu_time(true);
+        // busy for 2 ms of CPU time in a 5.33 ms period
+        let start = stats.cpu_clock();
+        let mut x = 0u64;
+        while thread_cpu_time().unwrap() < start.unwrap() + Duration::from_millis(2) {
+            x = x.wrapping_mul(31).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        stats.record_cpu_since(start, 256, 48_000);
+        // asleep for 3 ms
+        let start = stats.cpu_clock();
+        std::thread::sleep(Duration::from_millis(3));
+        stats.record_cpu_since(start, 256, 48_000);
+        assert_eq!(stats.cpu_load().count(), 2);
+        let snap = stats.snapshot();
+        let max = snap.cpu_max.unwrap();
+        // busy: 2 ms of 5.333 ms = 37.5 % (plus the last loop turn and the clock reads)
+        assert!(max >= 0.375 && max < 0.40, "busy callback CPU share {max}");
+        let min = stats.cpu_load().quantile_ppm(0.5).unwrap() / PPM_PER_PERIOD as f64;
+        assert!(min < 0.05, "sleeping callback CPU share {min}");
+        assert!(snap.to_string().contains("thread CPU time p50"), "{snap}");
+    }
 }
