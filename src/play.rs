@@ -58,15 +58,26 @@ fn db(x: f32) -> String {
 pub fn levels_line(loaded: &LoadedSession, handle: &PlayerHandle) -> String {
     let m = handle.meters();
     let mut s = String::new();
-    for (t, sm) in loaded.tracks.iter().zip(&m.tracks) {
+    let mut strip = |name: &str, sm: &player::StripMeters| {
         let peak = sm.peak[0].take().max(sm.peak[1].take());
         let rms = sm.rms[0].load().max(sm.rms[1].load());
         s.push_str(&format!(
-            "{}: peak {} rms {} dBFS; ",
-            t.name,
+            "{}: peak {} rms {} dBFS",
+            name,
             db(peak).trim(),
             db(rms).trim()
         ));
+        let gr = sm.gain_reduction_db.load();
+        if gr > 0.0 {
+            s.push_str(&format!(" GR {gr:.1} dB"));
+        }
+        s.push_str("; ");
+    };
+    for (t, sm) in loaded.tracks.iter().zip(&m.tracks) {
+        strip(&t.name, sm);
+    }
+    for (b, sm) in loaded.session.file.buses.iter().zip(&m.buses) {
+        strip(&b.name, sm);
     }
     let l = &m.loudness;
     let f = |v: f32| {
@@ -86,6 +97,25 @@ pub fn levels_line(loaded: &LoadedSession, handle: &PlayerHandle) -> String {
         f(l.loudness_range_lu.load())
     ));
     s
+}
+
+/// How often headless play retries a lost device.
+pub const RECONNECT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What `play` prints for an output event.
+pub fn event_line(ev: &audio::OutputEvent) -> String {
+    match ev {
+        audio::OutputEvent::DeviceLost { reason } => format!(
+            "audio: {reason}; no audio output, the silent clock keeps time; retrying every {} s",
+            RECONNECT_INTERVAL.as_secs()
+        ),
+        audio::OutputEvent::Reconnected { description } => {
+            format!("audio: reconnected: {description}")
+        }
+        audio::OutputEvent::ReconnectFailed { reason } => {
+            format!("audio: reconnect failed: {reason}")
+        }
+    }
 }
 
 /// Play a session until `--to` or the end (or Ctrl-C), draining the device before returning.
@@ -143,6 +173,11 @@ pub fn play(arg: &str, opts: &PlayOptions) -> Result<()> {
     let (mut handle, callback) = player::bridge(engine, 1024);
     let buffer_frames = negotiated.buffer_frames().max(1) as u64;
     let output = audio::start(negotiated, Box::new(callback));
+    if opts.stats {
+        output.stats_handle().set_measure_cpu_time(true);
+    }
+    // a lost device (unplugged, server gone) is retried while the silent clock keeps the transport going
+    output.set_auto_reconnect(Some(RECONNECT_INTERVAL));
     eprintln!("output: {}", output.description());
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -157,7 +192,7 @@ pub fn play(arg: &str, opts: &PlayOptions) -> Result<()> {
         std::thread::sleep(Duration::from_millis(20));
         handle.tick();
         while let Some(ev) = output.try_event() {
-            eprintln!("\n{ev:?}");
+            eprintln!("{}{}", if status { "\n" } else { "" }, event_line(&ev));
         }
         let m = handle.meters();
         let clock = m.clock_frames.load(Ordering::Relaxed);

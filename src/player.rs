@@ -15,7 +15,7 @@ use std::time::Duration;
 use ringbuf::traits::{Consumer, Producer, Split};
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 
-use crate::engine::{Command, Engine, Source, StripMeter};
+use crate::engine::{Command, Engine, GainReduction, Source, StripMeter};
 
 /// RMS meter time constant.
 pub const RMS_WINDOW_MS: f32 = 300.0;
@@ -54,8 +54,25 @@ pub struct StripMeters {
     pub peak: [AtomicF32; 2],
     /// RMS per channel over about 300 ms (linear).
     pub rms: [AtomicF32; 2],
-    /// Current gain reduction of the strip's dynamics in dB (0 when none).
+    /// Gain reduction of the strip's dynamics over the last callback, in dB (positive; 0 when none): gate +
+    /// compressor on tracks and buses, compressor + limiter on the master.
     pub gain_reduction_db: AtomicF32,
+    /// The gate's (expander's) share of [`StripMeters::gain_reduction_db`], dB.
+    pub gate_reduction_db: AtomicF32,
+    /// The compressor's share, dB.
+    pub comp_reduction_db: AtomicF32,
+    /// The limiter's share (master only), dB.
+    pub limiter_reduction_db: AtomicF32,
+}
+
+impl StripMeters {
+    fn store_gain_reduction(&self, gr: GainReduction) {
+        self.gate_reduction_db.store(gr.gate_db);
+        self.comp_reduction_db.store(gr.comp_db);
+        self.limiter_reduction_db.store(gr.limiter_db);
+        self.gain_reduction_db
+            .store(gr.gate_db + gr.comp_db + gr.limiter_db);
+    }
 }
 
 /// Master loudness figures, written by the meter thread. `NaN` = not measurable yet.
@@ -84,6 +101,8 @@ pub struct LoudnessMeters {
 pub struct MeterBank {
     /// Per track.
     pub tracks: Vec<StripMeters>,
+    /// Per bus (group and effect buses), in session order.
+    pub buses: Vec<StripMeters>,
     /// The master strip.
     pub master: StripMeters,
     /// Master loudness.
@@ -101,9 +120,10 @@ pub struct MeterBank {
 }
 
 impl MeterBank {
-    fn new(tracks: usize) -> Self {
+    fn new(tracks: usize, buses: usize) -> Self {
         Self {
             tracks: (0..tracks).map(|_| StripMeters::default()).collect(),
+            buses: (0..buses).map(|_| StripMeters::default()).collect(),
             master: StripMeters::default(),
             loudness: LoudnessMeters::default(),
             position_frames: AtomicU64::new(0),
@@ -129,6 +149,7 @@ pub struct EngineCallback {
     meters: Arc<MeterBank>,
     master_tap: HeapProd<f32>,
     rms_ms: Vec<[f32; 2]>,
+    bus_rms_ms: Vec<[f32; 2]>,
     master_rms_ms: [f32; 2],
     max_commands_per_block: usize,
 }
@@ -178,9 +199,27 @@ impl EngineCallback {
                 dst.peak[ch].fetch_max(m.peak[ch]);
             }
         };
-        for i in 0..self.engine.track_count() {
-            if let (Some(m), Some(dst)) = (self.engine.track_meter(i), self.meters.tracks.get(i)) {
-                update(&mut self.rms_ms[i], m, dst);
+        for (i, (ms, dst)) in self.rms_ms.iter_mut().zip(&self.meters.tracks).enumerate() {
+            if let (Some(m), Some(gr)) = (
+                self.engine.track_meter(i),
+                self.engine.track_gain_reduction_db(i),
+            ) {
+                update(ms, m, dst);
+                dst.store_gain_reduction(gr);
+            }
+        }
+        for (i, (ms, dst)) in self
+            .bus_rms_ms
+            .iter_mut()
+            .zip(&self.meters.buses)
+            .enumerate()
+        {
+            if let (Some(m), Some(gr)) = (
+                self.engine.bus_meter(i),
+                self.engine.bus_gain_reduction_db(i),
+            ) {
+                update(ms, m, dst);
+                dst.store_gain_reduction(gr);
             }
         }
         update(
@@ -188,6 +227,9 @@ impl EngineCallback {
             self.engine.master_meter(),
             &self.meters.master,
         );
+        self.meters
+            .master
+            .store_gain_reduction(self.engine.master_gain_reduction_db());
         self.engine.reset_meters();
         let clips = out.iter().filter(|x| x.abs() >= 1.0).count() as u64;
         if clips > 0 {
@@ -300,7 +342,7 @@ impl Drop for PlayerHandle {
 /// Split an engine into the audio-thread callback and the UI-thread handle, and start the meter thread.
 pub fn bridge(engine: Engine, command_capacity: usize) -> (PlayerHandle, EngineCallback) {
     let rate = engine.sample_rate_hz();
-    let meters = Arc::new(MeterBank::new(engine.track_count()));
+    let meters = Arc::new(MeterBank::new(engine.track_count(), engine.bus_count()));
     let (cmd_tx, cmd_rx) = HeapRb::<Command>::new(command_capacity.max(16)).split();
     let (ev_tx, ev_rx) = HeapRb::<EngineEvent>::new(256).split();
     // one second of master audio for the meter thread
@@ -317,6 +359,7 @@ pub fn bridge(engine: Engine, command_capacity: usize) -> (PlayerHandle, EngineC
             .ok()
     };
     let tracks = engine.track_count();
+    let engine_buses = engine.bus_count();
     let cb = EngineCallback {
         engine,
         commands: cmd_rx,
@@ -324,6 +367,7 @@ pub fn bridge(engine: Engine, command_capacity: usize) -> (PlayerHandle, EngineC
         meters: meters.clone(),
         master_tap: tap_tx,
         rms_ms: vec![[0.0; 2]; tracks],
+        bus_rms_ms: vec![[0.0; 2]; engine_buses],
         master_rms_ms: [0.0; 2],
         max_commands_per_block: command_capacity.max(16),
     };
@@ -347,6 +391,7 @@ fn meter_thread(
     reset: Arc<AtomicBool>,
 ) {
     use ebur128::{EbuR128, Mode};
+    lower_priority();
     let mode = Mode::I | Mode::M | Mode::S | Mode::LRA | Mode::TRUE_PEAK;
     let new_meter = || EbuR128::new(2, rate, mode).ok();
     let Some(mut ebu) = new_meter() else { return };
@@ -408,6 +453,17 @@ fn meter_thread(
         l.true_peak.fetch_max(tp as f32);
         l.frames
             .fetch_add((block.len() / 2) as u64, Ordering::Relaxed);
+    }
+}
+
+/// Give the calling (meter) thread a lower scheduling priority than the audio thread, so on a small, busy
+/// machine the loudness work yields to the callback rather than competing with it. Best effort.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid has no preconditions; setpriority on our own thread id only changes its nice value.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
 }
 

@@ -173,6 +173,7 @@ fn event_loop(
                 let engine = loaded.engine(n.max_block_frames());
                 let (player, callback) = player::bridge(engine, 1024);
                 let output = audio::start(n, Box::new(callback));
+                output.set_auto_reconnect(Some(crate::play::RECONNECT_INTERVAL));
                 audio = Some(Audio { player, output });
             }
             app.loaded(
@@ -207,6 +208,17 @@ fn event_loop(
                 a.player.send(cmd);
             }
             a.player.tick();
+            // device lost / back: say so and show the current output (reconnect: Output::request_reconnect)
+            while let Some(ev) = a.output.try_event() {
+                app.message = crate::play::event_line(&ev);
+                app.output.silent = a.output.is_silent();
+                app.output.description = if app.output.silent {
+                    "no audio output".into()
+                } else {
+                    a.output.description()
+                };
+                dirty_view = true;
+            }
         }
         if app.quit {
             if let Some(a) = audio.take() {

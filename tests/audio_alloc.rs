@@ -9,6 +9,20 @@ use ttymix::audio::{Data, DeviceCallback, DeviceSample, RenderCallback, I24, U24
 #[global_allocator]
 static A: AllocDisabler = AllocDisabler;
 
+/// The allocator's violation counter is global: tests that read it run one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// In `warn_debug` mode an allocation inside the guard is counted, not fatal: check the count.
+#[test]
+fn the_guard_counts_allocations() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    assert_no_alloc::reset_violation_count();
+    let v = assert_no_alloc(|| vec![1u8; 100]);
+    drop(v);
+    assert!(assert_no_alloc::violation_count() > 0);
+    assert_no_alloc::reset_violation_count();
+}
+
 /// A sine-ish test signal with state, like an engine.
 struct Signal {
     phase: f32,
@@ -69,6 +83,8 @@ fn drive<T: DeviceSample + PartialEq>() {
 
 #[test]
 fn device_callback_never_allocates_for_any_format() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    assert_no_alloc::reset_violation_count();
     drive::<i8>();
     drive::<i16>();
     drive::<I24>();
@@ -81,4 +97,192 @@ fn device_callback_never_allocates_for_any_format() {
     drive::<u64>();
     drive::<f32>();
     drive::<f64>();
+    assert_eq!(
+        assert_no_alloc::violation_count(),
+        0,
+        "allocations in the device callback"
+    );
+}
+
+/// Every strip parameter, one value each (toggles both ways).
+fn strip_params() -> Vec<ttymix::engine::StripParam> {
+    use ttymix::engine::StripParam::*;
+    let mut v = vec![
+        TrimDb(3.0),
+        GainDb(-6.0),
+        Pan(0.5),
+        Mute(true),
+        Mute(false),
+        Solo(true),
+        Solo(false),
+        InvertPolarity(true),
+        HpfEnabled(true),
+        HpfFreqHz(120.0),
+        HpfSlope24(true),
+        LpfEnabled(true),
+        LpfFreqHz(9000.0),
+        LpfSlope24(true),
+        EqEnabled(true),
+        GateEnabled(true),
+        GateThresholdDb(-40.0),
+        GateRatio(3.0),
+        GateRangeDb(-30.0),
+        GateAttackMs(1.0),
+        GateHoldMs(10.0),
+        GateReleaseMs(80.0),
+        CompEnabled(true),
+        CompThresholdDb(-20.0),
+        CompRatio(3.0),
+        CompKneeDb(4.0),
+        CompAttackMs(5.0),
+        CompReleaseMs(120.0),
+        CompMakeupDb(2.0),
+        CompSidechainHpfHz(150.0),
+        SendLevelDb(0, -3.0),
+        SendPreFader(0, true),
+        LimiterEnabled(true),
+        LimiterCeilingDbtp(-2.0),
+        LimiterReleaseMs(80.0),
+        ReverbDecayS(3.0),
+        ReverbPreDelayMs(30.0),
+        ReverbSize(1.5),
+        ReverbDamping(0.3),
+        ReverbWidth(0.8),
+        DelayTimeMs(250.0),
+        DelayFeedback(0.5),
+        DelayLowCutHz(200.0),
+        DelayHighCutHz(5000.0),
+        DelayPingPong(true),
+    ];
+    for b in 0..4u8 {
+        v.extend([
+            EqBandEnabled(b, true),
+            EqBandFreqHz(b, 500.0 + b as f32 * 1000.0),
+            EqBandGainDb(b, 4.0),
+            EqBandQ(b, 2.0),
+        ]);
+    }
+    v
+}
+
+/// The player's real callback (`EngineCallback::render`: drain the command ring into the engine, process,
+/// publish meters, hand retired sources back), behind the device wrapper, with every command kind arriving
+/// through the ring from the UI side: no allocation on the audio thread, and the commands took effect.
+#[test]
+fn player_callback_with_every_command_kind_never_allocates() {
+    use assert_no_alloc::{reset_violation_count, violation_count};
+    use std::sync::atomic::Ordering;
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    use ttymix::engine::{
+        BusInit, BusKind, Command, CommandKind, DelayState, Engine, EngineConfig, LimiterState,
+        MasterState, MemorySource, Output, ReverbState, SendState, StripId, StripState, TrackInit,
+        TransportCommand,
+    };
+    let tracks = (0..3)
+        .map(|i| TrackInit {
+            source: Box::new(MemorySource::from_vecs(vec![vec![0.1; 200_000]; 1 + i % 2])),
+            state: StripState {
+                output: if i == 0 {
+                    Output::Bus(0)
+                } else {
+                    Output::Master
+                },
+                sends: vec![SendState {
+                    bus: 1,
+                    level_db: -6.0,
+                    pre_fader: false,
+                }],
+                ..StripState::default()
+            },
+        })
+        .collect();
+    let buses = vec![
+        BusInit {
+            kind: BusKind::Group,
+            state: StripState::default(),
+        },
+        BusInit {
+            kind: BusKind::Reverb(ReverbState::default()),
+            state: StripState::default(),
+        },
+        BusInit {
+            kind: BusKind::Delay(DelayState::default()),
+            state: StripState::default(),
+        },
+    ];
+    let engine = Engine::with_buses(
+        EngineConfig {
+            max_pending_commands: 4096,
+            ..EngineConfig::new(48_000, MAX_BLOCK)
+        },
+        MasterState {
+            limiter: Some(LimiterState::default()),
+            ..MasterState::default()
+        },
+        tracks,
+        buses,
+    );
+    let (mut handle, callback) = ttymix::player::bridge(engine, 4096);
+    let mut device = DeviceCallback::standalone(Box::new(callback), MAX_BLOCK, 2, 48_000);
+    let mut buf = vec![0.0f32; 2 * 300];
+    let mut data = unsafe { Data::from_parts(buf.as_mut_ptr() as *mut (), buf.len(), f32::FORMAT) };
+    reset_violation_count();
+    for round in 0..3u64 {
+        // built and sent on the UI side
+        let mut sent = 0;
+        for p in strip_params() {
+            for id in [
+                StripId::Track(1),
+                StripId::Bus(0),
+                StripId::Bus(1),
+                StripId::Bus(2),
+                StripId::Master,
+            ] {
+                handle.send(Command::strip(0, id, p));
+                sent += 1;
+            }
+        }
+        for t in [
+            TransportCommand::Play,
+            TransportCommand::Seek {
+                frame: 1000 * round,
+            },
+            TransportCommand::SetLoop {
+                start_frame: 10_000,
+                end_frame: 20_000,
+            },
+            TransportCommand::LoopEnabled(false),
+            TransportCommand::LoopEnabled(true),
+            TransportCommand::Pause,
+            TransportCommand::Play,
+        ] {
+            handle.send(Command::transport(0, t));
+            sent += 1;
+        }
+        handle.send(Command {
+            at_frame: 0,
+            kind: CommandKind::ReplaceSource {
+                track: 2,
+                source: Box::new(MemorySource::from_vecs(vec![vec![0.2; 100_000]; 2])),
+            },
+        });
+        assert!(sent > 200);
+        assert_eq!(handle.backlog_len(), 0, "the ring holds every command");
+        assert_no_alloc(|| {
+            for _ in 0..10 {
+                device.process(&mut data);
+            }
+        });
+        // the old source comes back through the event ring and is dropped here
+        handle.tick();
+    }
+    assert_eq!(violation_count(), 0, "allocations on the audio thread");
+    let m = handle.meters();
+    assert!(
+        m.playing.load(Ordering::Relaxed),
+        "the transport commands arrived"
+    );
+    assert!(m.position_frames.load(Ordering::Relaxed) > 0);
+    assert_eq!(m.dropped_commands.load(Ordering::Relaxed), 0);
+    assert!(buf.iter().any(|x| *x != 0.0), "the engine produced sound");
 }

@@ -152,16 +152,24 @@ pub enum OutputEvent {
         /// What happened.
         reason: String,
     },
-    /// [`Output::reconnect`] brought a device back.
+    /// A reconnection (asked for, or automatic) brought a device back. The transport kept its position.
     Reconnected {
         /// The new description.
         description: String,
+    },
+    /// A reconnection asked for with [`Output::request_reconnect`] failed; the silent clock keeps running.
+    /// (Automatic retries fail silently.)
+    ReconnectFailed {
+        /// Why.
+        reason: String,
     },
 }
 
 enum Ctrl {
     Stop,
     Reconnect(mpsc::Sender<Result<(), AudioError>>),
+    RequestReconnect,
+    AutoReconnect(Option<Duration>),
 }
 
 /// A running output. Dropping it stops audio (and drops the render callback); use
@@ -204,6 +212,10 @@ pub fn start(negotiated: Negotiated, callback: Box<dyn RenderCallback>) -> Outpu
         driver: Driver::None,
         next_generation: 2,
         events: event_tx,
+        auto_reconnect: None,
+        lost_device: false,
+        next_retry: Instant::now(),
+        attempt: None,
     };
     match pending {
         Pending::Stream(opened) => match opened.play() {
@@ -298,6 +310,28 @@ impl Output {
         rx.recv().map_err(|_| AudioError::Stopped)?
     }
 
+    /// Ask for a reconnection without waiting (for a UI key): the result arrives as
+    /// [`OutputEvent::Reconnected`] or [`OutputEvent::ReconnectFailed`] through [`Output::try_event`].
+    /// Nothing happens when a device is playing.
+    pub fn request_reconnect(&self) {
+        if self.ctrl.send(Ctrl::RequestReconnect).is_ok() {
+            if let Some(t) = &self.supervisor {
+                t.thread().unpark();
+            }
+        }
+    }
+
+    /// After the device is lost, retry it every `every` (same options, same rate) while the silent clock
+    /// runs, until it comes back ([`OutputEvent::Reconnected`]); `None` turns retries off (the default).
+    /// Outputs that started silent (no device, `--output none`) are never retried.
+    pub fn set_auto_reconnect(&self, every: Option<Duration>) {
+        if self.ctrl.send(Ctrl::AutoReconnect(every)).is_ok() {
+            if let Some(t) = &self.supervisor {
+                t.thread().unpark();
+            }
+        }
+    }
+
     /// Stop all audio and return the render callback (`None` only if a dying device thread
     /// still held it).
     pub fn stop(mut self) -> Option<Box<dyn RenderCallback>> {
@@ -351,6 +385,13 @@ struct Supervisor {
     driver: Driver,
     next_generation: u64,
     events: mpsc::Sender<OutputEvent>,
+    /// Retry interval after a device loss.
+    auto_reconnect: Option<Duration>,
+    /// The silent clock runs because a device failed (not because there was none).
+    lost_device: bool,
+    next_retry: Instant,
+    /// A reconnection being opened in the background.
+    attempt: Option<Attempt>,
 }
 
 impl Drop for Supervisor {
@@ -371,10 +412,19 @@ impl Supervisor {
                     Ok(Ctrl::Reconnect(reply)) => {
                         let _ = reply.send(self.reconnect());
                     }
+                    Ok(Ctrl::RequestReconnect) => self.start_attempt(true),
+                    Ok(Ctrl::AutoReconnect(every)) => {
+                        self.auto_reconnect = every;
+                        if let Some(every) = every {
+                            self.next_retry = Instant::now() + every;
+                        }
+                    }
                     Err(mpsc::TryRecvError::Empty) => break,
                 }
             }
             self.check_stream();
+            self.retry();
+            self.poll_attempt();
             thread::park_timeout(SUPERVISOR_TICK);
         }
     }
@@ -413,7 +463,27 @@ impl Supervisor {
         self.shared.stats.record_device_loss();
         self.stop_driver(true);
         self.go_silent(reason.clone());
+        self.lost_device = true;
+        if let Some(every) = self.auto_reconnect {
+            self.next_retry = Instant::now() + every;
+        }
         let _ = self.events.send(OutputEvent::DeviceLost { reason });
+    }
+
+    /// Automatic retry of a lost device, at most once per interval (in the background).
+    fn retry(&mut self) {
+        let Some(every) = self.auto_reconnect else {
+            return;
+        };
+        if !self.lost_device
+            || !matches!(self.driver, Driver::Silent(_))
+            || self.attempt.is_some()
+            || Instant::now() < self.next_retry
+        {
+            return;
+        }
+        self.start_attempt(false);
+        self.next_retry = Instant::now() + every;
     }
 
     /// Stop the current driver. A failed stream is dropped on a separate thread so that a
@@ -446,27 +516,110 @@ impl Supervisor {
         self.shared.set_description(description);
     }
 
-    fn reconnect(&mut self) -> Result<(), AudioError> {
-        if let Driver::Stream(d) = &self.driver {
-            if self.shared.failed_generation.load(Ordering::Acquire) != d.opened.generation {
-                return Ok(());
+    /// True when a device stream is playing and has not failed.
+    fn has_healthy_stream(&self) -> bool {
+        match &self.driver {
+            Driver::Stream(d) => {
+                self.shared.failed_generation.load(Ordering::Acquire) != d.opened.generation
             }
+            _ => false,
         }
+    }
+
+    /// Options and generation for the next reconnection attempt: same device options, same rate.
+    fn next_attempt(&mut self) -> (OutputOptions, u64) {
         let mut opts = self.opts.clone();
         opts.output_none = false;
         opts.rate_hz = Some(self.rate_hz);
         let generation = self.next_generation;
         self.next_generation += 1;
-        let opened = match open_stream(&opts, self.rate_hz, &self.shared, generation) {
-            Ok(o) => o,
-            Err(OpenFailure::Requested(e)) => return Err(e),
-            Err(OpenFailure::NoDefault(reason)) => {
-                return Err(AudioError::Device {
-                    device: "default output".into(),
-                    reason,
+        (opts, generation)
+    }
+
+    /// Reconnect now, waiting for the device (blocking [`Output::reconnect`]).
+    fn reconnect(&mut self) -> Result<(), AudioError> {
+        if self.has_healthy_stream() {
+            return Ok(());
+        }
+        self.attempt = None; // a pending background attempt loses to this one
+        let (opts, generation) = self.next_attempt();
+        let opened = open_stream(&opts, self.rate_hz, &self.shared, generation);
+        self.install(opened.map_err(open_error))
+    }
+
+    /// Start opening the device on a helper thread, so a device or server that hangs (a stalled SSH
+    /// forward accepts the connection and never answers) cannot stall the supervisor: the silent clock,
+    /// stop and Ctrl-C keep working. `requested` attempts report failure as an event.
+    fn start_attempt(&mut self, requested: bool) {
+        if self.has_healthy_stream() || self.attempt.is_some() {
+            return;
+        }
+        let (opts, generation) = self.next_attempt();
+        let (tx, rx) = mpsc::channel();
+        let shared = self.shared.clone();
+        let rate_hz = self.rate_hz;
+        let supervisor = thread::current();
+        let spawned = thread::Builder::new()
+            .name("ttymix-audio-connect".into())
+            .spawn(move || {
+                let opened = open_stream(&opts, rate_hz, &shared, generation);
+                // if the supervisor gave up on this attempt, the stream (never played) is dropped here
+                if tx.send(opened.map_err(open_error)).is_ok() {
+                    supervisor.unpark();
+                }
+            });
+        match spawned {
+            Ok(_) => {
+                self.attempt = Some(Attempt {
+                    result: rx,
+                    started: Instant::now(),
+                    requested,
                 })
             }
+            Err(e) if requested => {
+                let _ = self.events.send(OutputEvent::ReconnectFailed {
+                    reason: format!("cannot start a thread: {e}"),
+                });
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Take the result of a background attempt, if it is in; give up on one that hangs.
+    fn poll_attempt(&mut self) {
+        let Some(a) = &self.attempt else {
+            return;
         };
+        let result = match a.result.try_recv() {
+            Ok(r) => r,
+            Err(mpsc::TryRecvError::Empty) if a.started.elapsed() < ATTEMPT_TIMEOUT => return,
+            Err(mpsc::TryRecvError::Empty) => Err(AudioError::Device {
+                device: "audio output".into(),
+                reason: format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs()),
+            }),
+            Err(mpsc::TryRecvError::Disconnected) => Err(AudioError::Stopped),
+        };
+        let requested = a.requested;
+        self.attempt = None;
+        if self.has_healthy_stream() {
+            return; // a blocking reconnect got there first; the extra stream is dropped
+        }
+        let description = self.shared.description();
+        if let Err(e) = self.install(result) {
+            if requested {
+                let _ = self.events.send(OutputEvent::ReconnectFailed {
+                    reason: e.to_string(),
+                });
+            } else if self.shared.silent.load(Ordering::Acquire) {
+                // an automatic retry that failed: keep the reason the device was lost
+                self.shared.set_description(description);
+            }
+        }
+    }
+
+    /// Switch from the silent clock (or a failed stream) to a newly opened stream.
+    fn install(&mut self, opened: Result<OpenedStream, AudioError>) -> Result<(), AudioError> {
+        let opened = opened?;
         self.stop_driver(false);
         *self
             .shared
@@ -478,11 +631,32 @@ impl Supervisor {
             return Err(e);
         }
         let description = opened.describe();
+        self.lost_device = false;
         self.period_frames = opened.period_frames as usize;
         self.shared.set_description(description.clone());
         self.driver = Driver::Stream(StreamDriver::new(opened, &self.shared));
         let _ = self.events.send(OutputEvent::Reconnected { description });
         Ok(())
+    }
+}
+
+/// A reconnection running on a helper thread.
+struct Attempt {
+    result: mpsc::Receiver<Result<OpenedStream, AudioError>>,
+    started: Instant,
+    requested: bool,
+}
+
+/// A reconnection attempt that has not answered after this long is abandoned.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn open_error(e: OpenFailure) -> AudioError {
+    match e {
+        OpenFailure::Requested(e) => e,
+        OpenFailure::NoDefault(reason) => AudioError::Device {
+            device: "default output".into(),
+            reason,
+        },
     }
 }
 
@@ -614,5 +788,74 @@ mod tests {
             0,
             "two drivers ran the callback at once"
         );
+    }
+
+    /// With automatic retries a lost device comes back by itself; a requested reconnection reports its
+    /// outcome as an event without blocking; an output that started silent is never retried.
+    #[test]
+    fn auto_reconnect_brings_a_lost_device_back() {
+        let opts = OutputOptions {
+            host: Some(HostChoice::Alsa),
+            device: Some("null".into()),
+            buffer_frames: Some(256),
+            rate_hz: Some(48_000),
+            output_none: false,
+        };
+        let frames = Arc::new(AtomicU64::new(0));
+        let probe = Probe {
+            frames: frames.clone(),
+            busy: Arc::new(AtomicBool::new(false)),
+            overlaps: Arc::new(AtomicU64::new(0)),
+            drops: Arc::new(AtomicU64::new(0)),
+        };
+        let output = start(
+            negotiate(&opts, 48_000).expect("ALSA null"),
+            Box::new(probe),
+        );
+        output.set_auto_reconnect(Some(Duration::from_millis(300)));
+        // a requested reconnection while healthy: nothing happens, no event
+        output.request_reconnect();
+        thread::sleep(Duration::from_millis(100));
+        assert_eq!(output.try_event(), None);
+        output.shared.mark_failed(1, "test: unplugged".into());
+        assert!(wait_until(Duration::from_secs(2), || output.is_silent()));
+        assert!(matches!(
+            output.try_event(),
+            Some(OutputEvent::DeviceLost { .. })
+        ));
+        let lost_at = Instant::now();
+        let mut event = None;
+        assert!(wait_until(Duration::from_secs(3), || {
+            event = output.try_event();
+            event.is_some()
+        }));
+        assert!(
+            matches!(event, Some(OutputEvent::Reconnected { .. })),
+            "{event:?}"
+        );
+        assert!(
+            lost_at.elapsed() >= Duration::from_millis(250),
+            "retried before the interval"
+        );
+        assert!(!output.is_silent());
+        drop(output.stop());
+
+        // started silent: never retried
+        let none = OutputOptions {
+            output_none: true,
+            ..opts
+        };
+        let probe = Probe {
+            frames: Arc::new(AtomicU64::new(0)),
+            busy: Arc::new(AtomicBool::new(false)),
+            overlaps: Arc::new(AtomicU64::new(0)),
+            drops: Arc::new(AtomicU64::new(0)),
+        };
+        let output = start(negotiate(&none, 48_000).unwrap(), Box::new(probe));
+        output.set_auto_reconnect(Some(Duration::from_millis(50)));
+        thread::sleep(Duration::from_millis(300));
+        assert!(output.is_silent());
+        assert_eq!(output.try_event(), None);
+        drop(output.stop());
     }
 }

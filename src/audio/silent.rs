@@ -54,12 +54,16 @@ fn run(shared: &Shared, rate_hz: u32, period_frames: usize, stop: &AtomicBool) {
     let mut frames_done: u64 = 0;
     while !stop.load(Ordering::Acquire) {
         let start = Instant::now();
+        let cpu_start = shared.stats.cpu_clock();
         if shared.slot.with(|r| r.render(&mut buffer, 2)).is_none() {
             shared.stats.record_busy_skip();
         }
         shared
             .stats
             .record_callback(start.elapsed(), period_frames, rate_hz);
+        shared
+            .stats
+            .record_cpu_since(cpu_start, period_frames, rate_hz);
         frames_done += period_frames as u64;
 
         let deadline = origin + frames_to_duration(frames_done, rate_hz);

@@ -214,6 +214,7 @@ impl DeviceCallback {
     pub fn process(&mut self, data: &mut Data) {
         flush_denormals();
         let start = Instant::now();
+        let cpu_start = self.shared.stats.cpu_clock();
         let channels = self.channels;
         let frames = data.len() / channels;
         let rendered = self.shared.slot.with(|r| r.render_data(data, channels));
@@ -228,6 +229,9 @@ impl DeviceCallback {
         self.shared
             .stats
             .record_callback(start.elapsed(), frames, self.rate_hz);
+        self.shared
+            .stats
+            .record_cpu_since(cpu_start, frames, self.rate_hz);
         self.shared.consecutive_errors.store(0, Ordering::Relaxed);
     }
 }

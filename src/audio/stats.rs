@@ -7,7 +7,7 @@
 //! relaxed atomic adds; nothing allocates.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Sub-buckets per octave = 2^SUB_BITS.
@@ -139,6 +139,9 @@ impl LoadHistogram {
 #[derive(Default)]
 pub struct Stats {
     load: LoadHistogram,
+    /// Thread CPU time per callback (ppm of the period), recorded only when enabled.
+    cpu_load: LoadHistogram,
+    measure_cpu: AtomicBool,
     callbacks: AtomicU64,
     frames: AtomicU64,
     overruns: AtomicU64,
@@ -170,6 +173,43 @@ impl Stats {
         if ppm > PPM_PER_PERIOD {
             self.overruns.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Also measure each callback's thread CPU time (one extra `clock_gettime` per callback). Wall time
+    /// includes the time the thread was preempted by other processes; CPU time does not, so the two together
+    /// tell the cost of the callback from the load of the machine.
+    pub fn set_measure_cpu_time(&self, on: bool) {
+        self.measure_cpu.store(on, Ordering::Relaxed);
+    }
+
+    /// The thread CPU clock now, when CPU time is measured. RT-safe (a non-blocking syscall).
+    #[inline]
+    pub fn cpu_clock(&self) -> Option<Duration> {
+        if self.measure_cpu.load(Ordering::Relaxed) {
+            thread_cpu_time()
+        } else {
+            None
+        }
+    }
+
+    /// Record the thread CPU time a callback of `frames` frames took, given the [`Stats::cpu_clock`] reading
+    /// taken at its start. RT-safe.
+    #[inline]
+    pub fn record_cpu_since(&self, start: Option<Duration>, frames: usize, rate_hz: u32) {
+        let (Some(start), Some(now)) = (start, start.and_then(|_| thread_cpu_time())) else {
+            return;
+        };
+        if frames == 0 || rate_hz == 0 {
+            return;
+        }
+        let ns = now.saturating_sub(start).as_nanos().min(u64::MAX as u128) as u64;
+        let ppm = (ns as u128 * rate_hz as u128 / (frames as u128 * 1000)) as u64;
+        self.cpu_load.record_ppm(ppm);
+    }
+
+    /// The CPU-time histogram (empty unless [`Stats::set_measure_cpu_time`]).
+    pub fn cpu_load(&self) -> &LoadHistogram {
+        &self.cpu_load
     }
 
     /// Count a device xrun (ALSA reports underruns as stream errors). RT-safe.
@@ -213,6 +253,11 @@ impl Stats {
     /// A consistent-enough copy of all counters and the load percentiles.
     pub fn snapshot(&self) -> StatsSnapshot {
         let share = |q: f64| self.load.quantile_ppm(q).map(|p| p / PPM_PER_PERIOD as f64);
+        let cpu = |q: f64| {
+            self.cpu_load
+                .quantile_ppm(q)
+                .map(|p| p / PPM_PER_PERIOD as f64)
+        };
         StatsSnapshot {
             callbacks: self.callbacks.load(Ordering::Relaxed),
             frames: self.frames.load(Ordering::Relaxed),
@@ -226,12 +271,18 @@ impl Stats {
             load_p999: share(0.999),
             load_max: (self.load.count() > 0)
                 .then(|| self.load.max_ppm() as f64 / PPM_PER_PERIOD as f64),
+            cpu_p50: cpu(0.5),
+            cpu_p99: cpu(0.99),
+            cpu_p999: cpu(0.999),
+            cpu_max: (self.cpu_load.count() > 0)
+                .then(|| self.cpu_load.max_ppm() as f64 / PPM_PER_PERIOD as f64),
         }
     }
 
     /// Zero every counter and the histogram (not atomic with concurrent recording).
     pub fn reset(&self) {
         self.load.reset();
+        self.cpu_load.reset();
         for c in [
             &self.callbacks,
             &self.frames,
@@ -272,6 +323,33 @@ pub struct StatsSnapshot {
     pub load_p999: Option<f64>,
     /// Largest callback time / period.
     pub load_max: Option<f64>,
+    /// Median callback thread CPU time / period (`None` unless measured).
+    pub cpu_p50: Option<f64>,
+    /// 99th percentile of callback thread CPU time / period.
+    pub cpu_p99: Option<f64>,
+    /// 99.9th percentile of callback thread CPU time / period.
+    pub cpu_p999: Option<f64>,
+    /// Largest callback thread CPU time / period.
+    pub cpu_max: Option<f64>,
+}
+
+/// CPU time consumed by the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
+#[cfg(unix)]
+#[inline]
+fn thread_cpu_time() -> Option<Duration> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+#[cfg(not(unix))]
+#[inline]
+fn thread_cpu_time() -> Option<Duration> {
+    None
 }
 
 impl fmt::Display for StatsSnapshot {
@@ -297,6 +375,16 @@ impl fmt::Display for StatsSnapshot {
         }
         if self.device_losses > 0 {
             write!(f, ", device losses {}", self.device_losses)?;
+        }
+        if self.cpu_max.is_some() {
+            write!(
+                f,
+                "; thread CPU time p50 {} p99 {} p99.9 {} max {}",
+                pct(self.cpu_p50),
+                pct(self.cpu_p99),
+                pct(self.cpu_p999),
+                pct(self.cpu_max),
+            )?;
         }
         Ok(())
     }
@@ -392,5 +480,40 @@ mod tests {
         assert_eq!(h.quantile_ppm(0.5), Some(3.0));
         assert_eq!(h.quantile_ppm(0.8), Some(10.0));
         assert_eq!(h.quantile_ppm(1.0), Some(63.0));
+    }
+
+    /// Thread CPU time is measured only when enabled; a busy callback's CPU time is close to its wall time,
+    /// a sleeping one's is not.
+    #[cfg(unix)]
+    #[test]
+    fn cpu_time_is_opt_in_and_excludes_sleep() {
+        let stats = Stats::new();
+        assert_eq!(stats.cpu_clock(), None, "off by default");
+        stats.record_cpu_since(None, 256, 48_000);
+        assert_eq!(stats.cpu_load().count(), 0);
+        stats.set_measure_cpu_time(true);
+        // busy for 2 ms of CPU time in a 5.33 ms period
+        let start = stats.cpu_clock();
+        let mut x = 0u64;
+        while thread_cpu_time().unwrap() < start.unwrap() + Duration::from_millis(2) {
+            x = x.wrapping_mul(31).wrapping_add(1);
+        }
+        std::hint::black_box(x);
+        stats.record_cpu_since(start, 256, 48_000);
+        // asleep for 3 ms
+        let start = stats.cpu_clock();
+        std::thread::sleep(Duration::from_millis(3));
+        stats.record_cpu_since(start, 256, 48_000);
+        assert_eq!(stats.cpu_load().count(), 2);
+        let snap = stats.snapshot();
+        let max = snap.cpu_max.unwrap();
+        // busy: 2 ms of 5.333 ms = 37.5 % (plus the last loop turn and the clock reads)
+        assert!(
+            (0.375..0.40).contains(&max),
+            "busy callback CPU share {max}"
+        );
+        let min = stats.cpu_load().quantile_ppm(0.5).unwrap() / PPM_PER_PERIOD as f64;
+        assert!(min < 0.05, "sleeping callback CPU share {min}");
+        assert!(snap.to_string().contains("thread CPU time p50"), "{snap}");
     }
 }

@@ -288,3 +288,69 @@ impl Drop for Recorder {
         self.stop();
     }
 }
+
+/// What `ssh -R <path>:<target>` does for a unix socket: listen at `path` and, for every connection, open
+/// one to `target` and copy bytes both ways. Only bytes cross (no credentials or file descriptors passed
+/// over the socket), exactly as through an SSH stream-local forward. Stops listening when dropped.
+pub struct SocketRelay {
+    path: PathBuf,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl SocketRelay {
+    /// Start relaying `path` → `target`.
+    pub fn start(path: &Path, target: &Path) -> Self {
+        use std::os::unix::net::{UnixListener, UnixStream};
+        use std::sync::atomic::Ordering;
+        let _ = std::fs::remove_file(path);
+        let listener = UnixListener::bind(path).expect("bind relay socket");
+        listener.set_nonblocking(true).expect("nonblocking relay");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let target = target.to_path_buf();
+        let stop_thread = stop.clone();
+        let thread = thread::spawn(move || {
+            while !stop_thread.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        let _ = client.set_nonblocking(false);
+                        let Ok(server) = UnixStream::connect(&target) else {
+                            continue; // like ssh: the forwarded connection just closes
+                        };
+                        let pipe = |mut from: UnixStream, mut to: UnixStream| {
+                            thread::spawn(move || {
+                                let _ = std::io::copy(&mut from, &mut to);
+                                let _ = to.shutdown(std::net::Shutdown::Write);
+                            });
+                        };
+                        if let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) {
+                            pipe(client, server);
+                            pipe(s2, c2);
+                        }
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Self {
+            path: path.to_path_buf(),
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// `unix:<path>`, for PULSE_SERVER on the "remote" side.
+    pub fn address(&self) -> String {
+        format!("unix:{}", self.path.display())
+    }
+}
+
+impl Drop for SocketRelay {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
