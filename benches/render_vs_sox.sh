@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 cargo build --release --quiet
-bin=target/release/ttymix
+bin=${CARGO_TARGET_DIR:-target}/release/ttymix
 work=$(mktemp -d)
 mkdir "$work/stems" "$work/out"
 trap 'rm -rf "$work"' EXIT

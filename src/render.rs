@@ -158,6 +158,7 @@ pub fn render_to_memory(
 ) -> Result<(Vec<f32>, LoudnessReport)> {
     let (start, end) = frame_range(loaded, opts)?;
     let mut engine = loaded.engine(opts.block_frames);
+    engine.set_metering(false);
     let mut out = Vec::with_capacity(2 * (end - start) as usize);
     let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
     run_engine(
@@ -216,6 +217,63 @@ impl Tpdf {
     }
 }
 
+/// `y.round().clamp(lo, hi) as i32` (round half away from zero; NaN gives 0) without a libm call:
+/// `y ± 0.5` is exact in f64 for every f32 `y`, and the conversion truncates towards zero.
+#[inline]
+fn round_clamp(y: f32, lo: f64, hi: f64) -> i32 {
+    let y = f64::from(y);
+    (y + 0.5f64.copysign(y)).clamp(lo, hi) as i32
+}
+
+/// Turns mixed blocks into the output format: the file's bytes, and in place the values written (as f32),
+/// which the loudness report measures.
+pub(crate) struct Quantiser {
+    bits: Bits,
+    dither: Tpdf,
+    i16s: Vec<i16>,
+    i32s: Vec<i32>,
+}
+
+impl Quantiser {
+    pub(crate) fn new(bits: Bits) -> Self {
+        Self {
+            bits,
+            dither: Tpdf(0x9E37_79B9_7F4A_7C15),
+            i16s: Vec::new(),
+            i32s: Vec::new(),
+        }
+    }
+
+    /// Quantise `block` in place and append its encoded bytes to `bytes`.
+    pub(crate) fn run(&mut self, block: &mut [f32], bytes: &mut Vec<u8>) {
+        use crate::media::wav_fast::{encode_f32, encode_i16, encode_i24};
+        match self.bits {
+            Bits::Float32 => encode_f32(block, bytes),
+            Bits::Int24 => {
+                const S: f32 = 8_388_608.0;
+                self.i32s.clear();
+                self.i32s.extend(block.iter_mut().map(|x| {
+                    let v = round_clamp(*x * S, -8_388_608.0, 8_388_607.0);
+                    *x = v as f32 / S;
+                    v
+                }));
+                encode_i24(&self.i32s, bytes);
+            }
+            Bits::Int16 => {
+                const S: f32 = 32_768.0;
+                let d = &mut self.dither;
+                self.i16s.clear();
+                self.i16s.extend(block.iter_mut().map(|x| {
+                    let v = round_clamp(*x * S + d.next(), -32_768.0, 32_767.0) as i16;
+                    *x = v as f32 / S;
+                    v
+                }));
+                encode_i16(&self.i16s, bytes);
+            }
+        }
+    }
+}
+
 /// Render to a WAV file, written atomically; returns the loudness report of what was written.
 pub fn render_to_file(
     loaded: &LoadedSession,
@@ -267,6 +325,8 @@ fn write_wav(
     start: u64,
     end: u64,
 ) -> Result<LoudnessReport> {
+    use crate::media::wav_fast::BulkWavWriter;
+    use std::sync::mpsc::{channel, sync_channel};
     let spec = hound::WavSpec {
         channels: 2,
         sample_rate: loaded.sample_rate_hz,
@@ -280,24 +340,50 @@ fn write_wav(
             _ => hound::SampleFormat::Int,
         },
     };
-    let io_err = |e: hound::Error| anyhow::anyhow!("{}: {e}", tmp.display());
-    let file = std::fs::File::create(tmp)
-        .map_err(|e| anyhow::anyhow!("{}: {}", tmp.display(), crate::session::io_reason(&e)))?;
-    let mut writer = hound::WavWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), spec)
-        .map_err(io_err)?;
+    let io_err =
+        |e: std::io::Error| anyhow::anyhow!("{}: {}", tmp.display(), crate::session::io_reason(&e));
+    let file = std::fs::File::create(tmp).map_err(io_err)?;
+    let mut out = BulkWavWriter::new(file, spec).map_err(io_err)?;
     let mut engine = loaded.render_engine(opts.block_frames)?;
-    // The report measures what is written (after dither and quantisation), on its own thread so that
-    // metering (true peak is the costly part) overlaps the mixing.
-    let rate = loaded.sample_rate_hz;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<f32>>(16);
-    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<f32>>();
-    let meter_thread = std::thread::spawn(move || -> Result<LoudnessReport> {
-        let mut meter = LoudnessMeter::new(rate, &[Channel::Left, Channel::Right])?;
-        for block in rx {
-            meter.add_interleaved_stereo(&block)?;
-            let _ = back_tx.send(block);
+    // Nothing reads the strip meters here; the audio is the same without them.
+    engine.set_metering(false);
+    let (mut loudness, mut peaks) =
+        LoudnessMeter::split(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
+    // A pipeline over four threads: this one mixes; a writer quantises and writes the file; then two meters
+    // measure what was written (after dither and quantisation): one the true and sample peaks, one the
+    // loudness. Blocks travel writer → peaks → loudness → back here for reuse, so memory stays bounded.
+    let (to_writer, writer_rx) = sync_channel::<Vec<f32>>(8);
+    let (to_peaks, peaks_rx) = sync_channel::<Vec<f32>>(8);
+    let (to_loudness, loudness_rx) = sync_channel::<Vec<f32>>(8);
+    let (free_tx, free_rx) = channel::<Vec<f32>>();
+    let writer = std::thread::spawn(move || -> std::io::Result<std::fs::File> {
+        let mut q = Quantiser::new(bits);
+        let mut bytes = Vec::new();
+        for mut block in writer_rx {
+            bytes.clear();
+            q.run(&mut block, &mut bytes);
+            out.write_data(&bytes)?;
+            if to_peaks.send(block).is_err() {
+                break; // a meter failed; its error is reported
+            }
         }
-        Ok(meter.finish())
+        out.finalize()
+    });
+    let peaks_thread = std::thread::spawn(move || -> Result<LoudnessReport> {
+        for block in peaks_rx {
+            peaks.add_interleaved_stereo(&block)?;
+            if to_loudness.send(block).is_err() {
+                break;
+            }
+        }
+        Ok(peaks.finish())
+    });
+    let loudness_thread = std::thread::spawn(move || -> Result<LoudnessReport> {
+        for block in loudness_rx {
+            loudness.add_interleaved_stereo(&block)?;
+            let _ = free_tx.send(block);
+        }
+        Ok(loudness.finish())
     });
     let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(end - start);
@@ -310,7 +396,6 @@ fn write_wav(
         );
         b
     });
-    let mut dither = Tpdf(0x9E37_79B9_7F4A_7C15);
     let result = run_engine(
         &mut engine,
         start,
@@ -318,51 +403,33 @@ fn write_wav(
         opts.block_frames,
         opts.to_s.is_none(),
         |block| {
-            let mut quantised = back_rx.try_recv().unwrap_or_default();
-            quantised.clear();
-            match bits {
-                Bits::Float32 => {
-                    for &x in block {
-                        writer.write_sample(x).map_err(io_err)?;
-                    }
-                    quantised.extend_from_slice(block);
-                }
-                Bits::Int24 => {
-                    const S: f32 = 8_388_608.0;
-                    for &x in block {
-                        let v = (x * S).round().clamp(-S, S - 1.0) as i32;
-                        writer.write_sample(v).map_err(io_err)?;
-                        quantised.push(v as f32 / S);
-                    }
-                }
-                Bits::Int16 => {
-                    const S: f32 = 32_768.0;
-                    for &x in block {
-                        let v = (x * S + dither.next()).round().clamp(-S, S - 1.0) as i16;
-                        writer.write_sample(v).map_err(io_err)?;
-                        quantised.push(v as f32 / S);
-                    }
-                }
+            let mut b = free_rx.try_recv().unwrap_or_default();
+            b.clear();
+            b.extend_from_slice(block);
+            if to_writer.send(b).is_err() {
+                bail!("the writer stopped"); // its own error is reported below
             }
-            tx.send(quantised)
-                .map_err(|_| anyhow::anyhow!("loudness meter stopped"))?;
             if let Some(b) = &bar {
                 b.inc((block.len() / 2) as u64);
             }
             Ok(())
         },
     );
-    drop(tx);
-    let report = meter_thread
+    drop(to_writer);
+    let written = writer
         .join()
-        .map_err(|_| anyhow::anyhow!("loudness meter failed"))?;
+        .map_err(|_| anyhow::anyhow!("{}: the writer failed", tmp.display()))?;
+    let joined = |t: std::thread::JoinHandle<Result<LoudnessReport>>| {
+        t.join()
+            .map_err(|_| anyhow::anyhow!("loudness meter failed"))
+    };
+    let peaks = joined(peaks_thread)?;
+    let report = joined(loudness_thread)?;
+    let file = written.map_err(io_err)?;
+    let report = report?.with_peaks_of(&peaks?);
     result?;
-    let report = report?;
-    writer.finalize().map_err(io_err)?;
     // Data on disk before the rename makes it visible under the real name.
-    std::fs::File::open(tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| anyhow::anyhow!("{}: {}", tmp.display(), crate::session::io_reason(&e)))?;
+    file.sync_all().map_err(io_err)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

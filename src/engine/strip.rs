@@ -472,6 +472,8 @@ pub(crate) struct TrackStrip {
     pub(crate) meter: StripMeter,
     /// Level after the dynamics, before the fader.
     pub(crate) pre_meter: StripMeter,
+    /// Accumulate `meter` and `pre_meter` (off for offline render: the audio is the same either way).
+    pub(crate) metering: bool,
 }
 
 impl TrackStrip {
@@ -510,6 +512,7 @@ impl TrackStrip {
             abuf: vec![0.0; max_block_frames.max(1)],
             meter: StripMeter::default(),
             pre_meter: StripMeter::default(),
+            metering: true,
         };
         s.pre.snap(s.pre_target());
         s.gate.snap(if s.audible { 1.0 } else { 0.0 });
@@ -663,7 +666,9 @@ impl TrackStrip {
         }
 
         self.dsp.process(left, right);
-        accumulate(&mut self.pre_meter, left, right);
+        if self.metering {
+            accumulate(&mut self.pre_meter, left, right);
+        }
 
         // audible gain per sample
         let abuf = &mut self.abuf[..n];
@@ -695,9 +700,12 @@ impl TrackStrip {
             let g = self.fader.value() * self.gate.value();
             let (gl, gr) = pan_gains(self.pan.value(), stereo);
             let (a, b) = (g * gl, g * gr);
-            for i in 0..n {
-                left[i] *= a;
-                right[i] *= b;
+            // x * 1.0 == x exactly: a unity strip skips the multiply
+            if a != 1.0 || b != 1.0 {
+                for i in 0..n {
+                    left[i] *= a;
+                    right[i] *= b;
+                }
             }
         } else {
             for i in 0..n {
@@ -728,7 +736,9 @@ impl TrackStrip {
                 }
             }
         }
-        accumulate(&mut self.meter, left, right);
+        if self.metering {
+            accumulate(&mut self.meter, left, right);
+        }
     }
 }
 
@@ -755,6 +765,8 @@ pub(crate) struct MasterStrip {
     comp: Compressor,
     limiter: Option<Limiter>,
     pub(crate) meter: StripMeter,
+    /// Accumulate `meter` (see [`TrackStrip::metering`]).
+    pub(crate) metering: bool,
 }
 
 impl MasterStrip {
@@ -779,6 +791,7 @@ impl MasterStrip {
             comp,
             limiter,
             meter: StripMeter::default(),
+            metering: true,
         }
     }
 
@@ -853,7 +866,9 @@ impl MasterStrip {
         if let Some(l) = &mut self.limiter {
             l.process(left, right);
         }
-        accumulate(&mut self.meter, left, right);
+        if self.metering {
+            accumulate(&mut self.meter, left, right);
+        }
     }
 }
 
