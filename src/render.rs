@@ -435,3 +435,161 @@ fn write_wav(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::wav_fast::BulkWavWriter;
+    use std::io::Cursor;
+
+    /// The neighbours of a finite, non-zero `x` (in magnitude: one ulp towards and away from zero).
+    fn neighbours(x: f32) -> [f32; 2] {
+        [
+            f32::from_bits(x.to_bits() - 1),
+            f32::from_bits(x.to_bits() + 1),
+        ]
+    }
+
+    /// Test signal: noise over the whole range and beyond, exact halves, clipping values, non-finite.
+    fn signal() -> Vec<f32> {
+        let mut v = Vec::new();
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v.push(((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.4);
+        }
+        for k in -300..300 {
+            // exact half-LSB points at both depths, and their neighbours
+            for s in [8_388_608.0f32, 32_768.0] {
+                let h = (k as f32 + 0.5) / s;
+                v.push(h);
+                v.extend(neighbours(h));
+            }
+        }
+        v.extend([
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            1.5,
+            -1.5,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE,
+        ]);
+        if v.len() % 2 == 1 {
+            v.push(0.25);
+        }
+        v
+    }
+
+    fn spec(bits: Bits) -> hound::WavSpec {
+        hound::WavSpec {
+            channels: 2,
+            sample_rate: 48_000,
+            bits_per_sample: match bits {
+                Bits::Int16 => 16,
+                Bits::Int24 => 24,
+                Bits::Float32 => 32,
+            },
+            sample_format: match bits {
+                Bits::Float32 => hound::SampleFormat::Float,
+                _ => hound::SampleFormat::Int,
+            },
+        }
+    }
+
+    /// The reference: hound writing sample by sample, quantised with `f32::round` (the former writer).
+    fn with_hound(bits: Bits, x: &[f32]) -> (Vec<u8>, Vec<f32>) {
+        let mut cur = Cursor::new(Vec::new());
+        let mut w = hound::WavWriter::new(&mut cur, spec(bits)).unwrap();
+        let mut dither = Tpdf(0x9E37_79B9_7F4A_7C15);
+        let mut q = Vec::new();
+        for &x in x {
+            match bits {
+                Bits::Float32 => {
+                    w.write_sample(x).unwrap();
+                    q.push(x);
+                }
+                Bits::Int24 => {
+                    const S: f32 = 8_388_608.0;
+                    let v = (x * S).round().clamp(-S, S - 1.0) as i32;
+                    w.write_sample(v).unwrap();
+                    q.push(v as f32 / S);
+                }
+                Bits::Int16 => {
+                    const S: f32 = 32_768.0;
+                    let v = (x * S + dither.next()).round().clamp(-S, S - 1.0) as i16;
+                    w.write_sample(v).unwrap();
+                    q.push(v as f32 / S);
+                }
+            }
+        }
+        w.finalize().unwrap();
+        (cur.into_inner(), q)
+    }
+
+    #[test]
+    fn bulk_writer_is_byte_identical_to_hound() {
+        let x = signal();
+        for bits in [Bits::Int16, Bits::Int24, Bits::Float32] {
+            let (want, want_q) = with_hound(bits, &x);
+            // uneven block sizes, as the render pipeline sends them
+            let mut w = BulkWavWriter::new(Cursor::new(Vec::new()), spec(bits)).unwrap();
+            let mut q = Quantiser::new(bits);
+            let mut got_q = Vec::new();
+            let mut bytes = Vec::new();
+            for block in x.chunks(2 * 777) {
+                let mut b = block.to_vec();
+                bytes.clear();
+                q.run(&mut b, &mut bytes);
+                w.write_data(&bytes).unwrap();
+                got_q.extend_from_slice(&b);
+            }
+            let got = w.finalize().unwrap().into_inner();
+            assert_eq!(got.len(), want.len(), "{bits:?}: file length");
+            assert!(got == want, "{bits:?}: bytes differ from hound's");
+            for (i, (a, b)) in got_q.iter().zip(&want_q).enumerate() {
+                assert!(
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                    "{bits:?}: measured value {i}: {a} vs {b}"
+                );
+            }
+            // and hound reads it back
+            let r = hound::WavReader::new(Cursor::new(got)).unwrap();
+            assert_eq!(r.len() as usize, x.len());
+        }
+    }
+
+    #[test]
+    fn bulk_writer_refuses_a_partial_frame() {
+        let mut w = BulkWavWriter::new(Cursor::new(Vec::new()), spec(Bits::Int24)).unwrap();
+        w.write_data(&[0; 9]).unwrap();
+        assert!(w.finalize().is_err());
+    }
+
+    #[test]
+    fn round_clamp_equals_round_then_clamp() {
+        let mut x = 0x0bad_cafe_u32;
+        let mut check = |y: f32| {
+            let want = y.round().clamp(-8_388_608.0, 8_388_607.0) as i32;
+            assert_eq!(round_clamp(y, -8_388_608.0, 8_388_607.0), want, "{y:e}");
+        };
+        for _ in 0..1_000_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            check(f32::from_bits(x)); // every exponent, NaN and inf included
+        }
+        for k in -100_000..100_000 {
+            let h = k as f32 + 0.5;
+            check(h);
+            neighbours(h).into_iter().for_each(&mut check);
+        }
+    }
+}
