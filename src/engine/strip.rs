@@ -743,17 +743,31 @@ impl TrackStrip {
 }
 
 fn accumulate(m: &mut StripMeter, left: &[f32], right: &[f32]) {
-    let (mut pk_l, mut pk_r) = (m.peak[0], m.peak[1]);
-    let (mut sq_l, mut sq_r) = (0.0f64, 0.0f64);
-    for (&yl, &yr) in left.iter().zip(right) {
-        pk_l = pk_l.max(yl.abs());
-        pk_r = pk_r.max(yr.abs());
-        sq_l += (yl * yl) as f64;
-        sq_r += (yr * yr) as f64;
+    // Four partial sums per channel (one long sum waits on every addition's latency); a meter reading,
+    // not audio, so the summation order does not matter.
+    const LANES: usize = 4;
+    let (mut pk_l, mut pk_r) = ([m.peak[0]; LANES], [m.peak[1]; LANES]);
+    let (mut sq_l, mut sq_r) = ([0.0f64; LANES], [0.0f64; LANES]);
+    let (lc, rc) = (left.chunks_exact(LANES), right.chunks_exact(LANES));
+    let (lt, rt) = (lc.remainder(), rc.remainder());
+    for (cl, cr) in lc.zip(rc) {
+        for k in 0..LANES {
+            pk_l[k] = pk_l[k].max(cl[k].abs());
+            pk_r[k] = pk_r[k].max(cr[k].abs());
+            sq_l[k] += (cl[k] * cl[k]) as f64;
+            sq_r[k] += (cr[k] * cr[k]) as f64;
+        }
     }
-    m.peak = [pk_l, pk_r];
-    m.sum_sq[0] += sq_l;
-    m.sum_sq[1] += sq_r;
+    for (&yl, &yr) in lt.iter().zip(rt) {
+        pk_l[0] = pk_l[0].max(yl.abs());
+        pk_r[0] = pk_r[0].max(yr.abs());
+        sq_l[0] += (yl * yl) as f64;
+        sq_r[0] += (yr * yr) as f64;
+    }
+    let max4 = |p: [f32; LANES]| p[0].max(p[1]).max(p[2].max(p[3]));
+    m.peak = [max4(pk_l), max4(pk_r)];
+    m.sum_sq[0] += (sq_l[0] + sq_l[1]) + (sq_l[2] + sq_l[3]);
+    m.sum_sq[1] += (sq_r[0] + sq_r[1]) + (sq_r[2] + sq_r[3]);
     m.frames += left.len() as u64;
 }
 
