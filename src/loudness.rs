@@ -170,6 +170,18 @@ pub struct LoudnessMeter {
     /// Fast path (rate a multiple of 100 Hz): weighted mean-square energy of the last 300 10 ms
     /// chunks, a ring indexed by chunk number. Empty when the fast path is off.
     chunk_energy: Vec<f64>,
+    /// Measures loudness (integrated, range, momentary, short-term).
+    loudness: bool,
+    /// Measures true peak, sample peak and clipped samples.
+    peaks: bool,
+}
+
+/// What a [`LoudnessMeter`] measures: everything, or one half of a [`LoudnessMeter::split`] pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Parts {
+    All,
+    Loudness,
+    Peaks,
 }
 
 /// 10 ms chunks per momentary (400 ms) window.
@@ -196,13 +208,36 @@ fn energy_to_lufs(energy: f64) -> f64 {
 impl LoudnessMeter {
     /// A meter for `rate` Hz with one role per channel.
     pub fn new(rate: u32, roles: &[Channel]) -> Result<Self, LoudnessError> {
+        Self::with_parts(rate, roles, Parts::All)
+    }
+
+    /// Two meters that together measure what [`LoudnessMeter::new`] does, so that the work can run on two
+    /// threads: the first measures loudness (integrated, range, momentary, short-term), the second peaks
+    /// (true peak, sample peak, clipped samples). Feed both the same audio (each is still fed ≤ 10 ms
+    /// chunks on the same grid), then combine their reports with [`LoudnessReport::with_peaks_of`]; the
+    /// result equals the single meter's report exactly.
+    pub fn split(rate: u32, roles: &[Channel]) -> Result<(Self, Self), LoudnessError> {
+        Ok((
+            Self::with_parts(rate, roles, Parts::Loudness)?,
+            Self::with_parts(rate, roles, Parts::Peaks)?,
+        ))
+    }
+
+    fn with_parts(rate: u32, roles: &[Channel], parts: Parts) -> Result<Self, LoudnessError> {
         if roles.is_empty() || roles.len() > 64 {
             return Err(LoudnessError::InvalidChannelCount(roles.len()));
         }
         if !(100..=2_822_400).contains(&rate) {
             return Err(LoudnessError::InvalidRate(rate));
         }
-        let mode = Mode::I | Mode::LRA | Mode::M | Mode::S | Mode::TRUE_PEAK | Mode::SAMPLE_PEAK;
+        let loudness_mode = Mode::I | Mode::LRA | Mode::M | Mode::S;
+        let peak_mode = Mode::TRUE_PEAK | Mode::SAMPLE_PEAK;
+        let mode = match parts {
+            Parts::All => loudness_mode | peak_mode,
+            Parts::Loudness => loudness_mode,
+            Parts::Peaks => peak_mode,
+        };
+        let loudness = parts != Parts::Peaks;
         let mut ebu = EbuR128::new(roles.len() as u32, rate, mode).map_err(meter_err)?;
         let map: Vec<ebur128::Channel> = roles.iter().map(|r| r.to_ebur128()).collect();
         ebu.set_channel_map(&map).map_err(meter_err)?;
@@ -217,7 +252,9 @@ impl LoudnessMeter {
             max_momentary: f64::NEG_INFINITY,
             max_short_term: f64::NEG_INFINITY,
             lra_blocks: 0,
-            chunk_energy: if rate % 100 == 0 {
+            loudness,
+            peaks: parts != Parts::Loudness,
+            chunk_energy: if loudness && rate % 100 == 0 {
                 vec![0.0; S_CHUNKS]
             } else {
                 Vec::new()
@@ -252,7 +289,9 @@ impl LoudnessMeter {
     /// Updates frame count, and at read points max M / S and the LRA block count.
     fn after_chunk(&mut self, n: u64) -> Result<(), LoudnessError> {
         self.frames += n;
-        if self.frames % self.chunk_frames != 0 && self.frames % self.block_frames != 0 {
+        if !self.loudness
+            || (self.frames % self.chunk_frames != 0 && self.frames % self.block_frames != 0)
+        {
             return Ok(());
         }
         let (m, s) = if self.chunk_energy.is_empty() {
@@ -320,7 +359,7 @@ impl LoudnessMeter {
             return Err(LoudnessError::UnequalChannelLengths);
         }
         for c in channels {
-            self.clipped += c.iter().filter(|x| x.abs() >= 1.0).count() as u64;
+            self.count_clipped(c);
         }
         let mut pos = 0usize;
         let mut chunk: Vec<&[f32]> = Vec::with_capacity(self.channels);
@@ -343,7 +382,7 @@ impl LoudnessMeter {
                 channels: self.channels,
             });
         }
-        self.clipped += samples.iter().filter(|x| x.abs() >= 1.0).count() as u64;
+        self.count_clipped(samples);
         let frames = samples.len() / self.channels;
         let mut pos = 0usize;
         while pos < frames {
@@ -411,6 +450,13 @@ impl LoudnessMeter {
         }
     }
 
+    /// Counts clipped samples (the meter that measures peaks does).
+    fn count_clipped(&mut self, samples: &[f32]) {
+        if self.peaks {
+            self.clipped += samples.iter().filter(|x| x.abs() >= 1.0).count() as u64;
+        }
+    }
+
     /// Consumes the meter and returns its report.
     pub fn finish(self) -> LoudnessReport {
         self.report()
@@ -436,6 +482,17 @@ fn fmt_opt(v: Option<f64>, null: &str) -> String {
 }
 
 impl LoudnessReport {
+    /// This report (from the loudness half of a [`LoudnessMeter::split`] pair) with the true peak, sample
+    /// peak and clipped samples of `peaks` (from the other half).
+    pub fn with_peaks_of(self, peaks: &LoudnessReport) -> LoudnessReport {
+        LoudnessReport {
+            true_peak_dbtp: peaks.true_peak_dbtp,
+            sample_peak_dbfs: peaks.sample_peak_dbfs,
+            clipped_samples: peaks.clipped_samples,
+            ..self
+        }
+    }
+
     /// Human-readable block, one decimal; unmeasurable loudness prints `n/a`, a −inf peak `-inf`.
     pub fn to_text(&self) -> String {
         let mut s = String::new();

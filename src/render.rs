@@ -158,6 +158,7 @@ pub fn render_to_memory(
 ) -> Result<(Vec<f32>, LoudnessReport)> {
     let (start, end) = frame_range(loaded, opts)?;
     let mut engine = loaded.engine(opts.block_frames);
+    engine.set_metering(false);
     let mut out = Vec::with_capacity(2 * (end - start) as usize);
     let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
     run_engine(
@@ -216,6 +217,63 @@ impl Tpdf {
     }
 }
 
+/// `y.round().clamp(lo, hi) as i32` (round half away from zero; NaN gives 0) without a libm call:
+/// `y ± 0.5` is exact in f64 for every f32 `y`, and the conversion truncates towards zero.
+#[inline]
+fn round_clamp(y: f32, lo: f64, hi: f64) -> i32 {
+    let y = f64::from(y);
+    (y + 0.5f64.copysign(y)).clamp(lo, hi) as i32
+}
+
+/// Turns mixed blocks into the output format: the file's bytes, and in place the values written (as f32),
+/// which the loudness report measures.
+pub(crate) struct Quantiser {
+    bits: Bits,
+    dither: Tpdf,
+    i16s: Vec<i16>,
+    i32s: Vec<i32>,
+}
+
+impl Quantiser {
+    pub(crate) fn new(bits: Bits) -> Self {
+        Self {
+            bits,
+            dither: Tpdf(0x9E37_79B9_7F4A_7C15),
+            i16s: Vec::new(),
+            i32s: Vec::new(),
+        }
+    }
+
+    /// Quantise `block` in place and append its encoded bytes to `bytes`.
+    pub(crate) fn run(&mut self, block: &mut [f32], bytes: &mut Vec<u8>) {
+        use crate::media::wav_fast::{encode_f32, encode_i16, encode_i24};
+        match self.bits {
+            Bits::Float32 => encode_f32(block, bytes),
+            Bits::Int24 => {
+                const S: f32 = 8_388_608.0;
+                self.i32s.clear();
+                self.i32s.extend(block.iter_mut().map(|x| {
+                    let v = round_clamp(*x * S, -8_388_608.0, 8_388_607.0);
+                    *x = v as f32 / S;
+                    v
+                }));
+                encode_i24(&self.i32s, bytes);
+            }
+            Bits::Int16 => {
+                const S: f32 = 32_768.0;
+                let d = &mut self.dither;
+                self.i16s.clear();
+                self.i16s.extend(block.iter_mut().map(|x| {
+                    let v = round_clamp(*x * S + d.next(), -32_768.0, 32_767.0) as i16;
+                    *x = v as f32 / S;
+                    v
+                }));
+                encode_i16(&self.i16s, bytes);
+            }
+        }
+    }
+}
+
 /// Render to a WAV file, written atomically; returns the loudness report of what was written.
 pub fn render_to_file(
     loaded: &LoadedSession,
@@ -267,6 +325,8 @@ fn write_wav(
     start: u64,
     end: u64,
 ) -> Result<LoudnessReport> {
+    use crate::media::wav_fast::BulkWavWriter;
+    use std::sync::mpsc::{channel, sync_channel};
     let spec = hound::WavSpec {
         channels: 2,
         sample_rate: loaded.sample_rate_hz,
@@ -280,24 +340,50 @@ fn write_wav(
             _ => hound::SampleFormat::Int,
         },
     };
-    let io_err = |e: hound::Error| anyhow::anyhow!("{}: {e}", tmp.display());
-    let file = std::fs::File::create(tmp)
-        .map_err(|e| anyhow::anyhow!("{}: {}", tmp.display(), crate::session::io_reason(&e)))?;
-    let mut writer = hound::WavWriter::new(std::io::BufWriter::with_capacity(1 << 20, file), spec)
-        .map_err(io_err)?;
+    let io_err =
+        |e: std::io::Error| anyhow::anyhow!("{}: {}", tmp.display(), crate::session::io_reason(&e));
+    let file = std::fs::File::create(tmp).map_err(io_err)?;
+    let mut out = BulkWavWriter::new(file, spec).map_err(io_err)?;
     let mut engine = loaded.render_engine(opts.block_frames)?;
-    // The report measures what is written (after dither and quantisation), on its own thread so that
-    // metering (true peak is the costly part) overlaps the mixing.
-    let rate = loaded.sample_rate_hz;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<f32>>(16);
-    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<f32>>();
-    let meter_thread = std::thread::spawn(move || -> Result<LoudnessReport> {
-        let mut meter = LoudnessMeter::new(rate, &[Channel::Left, Channel::Right])?;
-        for block in rx {
-            meter.add_interleaved_stereo(&block)?;
-            let _ = back_tx.send(block);
+    // Nothing reads the strip meters here; the audio is the same without them.
+    engine.set_metering(false);
+    let (mut loudness, mut peaks) =
+        LoudnessMeter::split(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
+    // A pipeline over four threads: this one mixes; a writer quantises and writes the file; then two meters
+    // measure what was written (after dither and quantisation): one the true and sample peaks, one the
+    // loudness. Blocks travel writer → peaks → loudness → back here for reuse, so memory stays bounded.
+    let (to_writer, writer_rx) = sync_channel::<Vec<f32>>(8);
+    let (to_peaks, peaks_rx) = sync_channel::<Vec<f32>>(8);
+    let (to_loudness, loudness_rx) = sync_channel::<Vec<f32>>(8);
+    let (free_tx, free_rx) = channel::<Vec<f32>>();
+    let writer = std::thread::spawn(move || -> std::io::Result<std::fs::File> {
+        let mut q = Quantiser::new(bits);
+        let mut bytes = Vec::new();
+        for mut block in writer_rx {
+            bytes.clear();
+            q.run(&mut block, &mut bytes);
+            out.write_data(&bytes)?;
+            if to_peaks.send(block).is_err() {
+                break; // a meter failed; its error is reported
+            }
         }
-        Ok(meter.finish())
+        out.finalize()
+    });
+    let peaks_thread = std::thread::spawn(move || -> Result<LoudnessReport> {
+        for block in peaks_rx {
+            peaks.add_interleaved_stereo(&block)?;
+            if to_loudness.send(block).is_err() {
+                break;
+            }
+        }
+        Ok(peaks.finish())
+    });
+    let loudness_thread = std::thread::spawn(move || -> Result<LoudnessReport> {
+        for block in loudness_rx {
+            loudness.add_interleaved_stereo(&block)?;
+            let _ = free_tx.send(block);
+        }
+        Ok(loudness.finish())
     });
     let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(end - start);
@@ -310,7 +396,6 @@ fn write_wav(
         );
         b
     });
-    let mut dither = Tpdf(0x9E37_79B9_7F4A_7C15);
     let result = run_engine(
         &mut engine,
         start,
@@ -318,53 +403,193 @@ fn write_wav(
         opts.block_frames,
         opts.to_s.is_none(),
         |block| {
-            let mut quantised = back_rx.try_recv().unwrap_or_default();
-            quantised.clear();
-            match bits {
-                Bits::Float32 => {
-                    for &x in block {
-                        writer.write_sample(x).map_err(io_err)?;
-                    }
-                    quantised.extend_from_slice(block);
-                }
-                Bits::Int24 => {
-                    const S: f32 = 8_388_608.0;
-                    for &x in block {
-                        let v = (x * S).round().clamp(-S, S - 1.0) as i32;
-                        writer.write_sample(v).map_err(io_err)?;
-                        quantised.push(v as f32 / S);
-                    }
-                }
-                Bits::Int16 => {
-                    const S: f32 = 32_768.0;
-                    for &x in block {
-                        let v = (x * S + dither.next()).round().clamp(-S, S - 1.0) as i16;
-                        writer.write_sample(v).map_err(io_err)?;
-                        quantised.push(v as f32 / S);
-                    }
-                }
+            let mut b = free_rx.try_recv().unwrap_or_default();
+            b.clear();
+            b.extend_from_slice(block);
+            if to_writer.send(b).is_err() {
+                bail!("the writer stopped"); // its own error is reported below
             }
-            tx.send(quantised)
-                .map_err(|_| anyhow::anyhow!("loudness meter stopped"))?;
             if let Some(b) = &bar {
                 b.inc((block.len() / 2) as u64);
             }
             Ok(())
         },
     );
-    drop(tx);
-    let report = meter_thread
+    drop(to_writer);
+    let written = writer
         .join()
-        .map_err(|_| anyhow::anyhow!("loudness meter failed"))?;
+        .map_err(|_| anyhow::anyhow!("{}: the writer failed", tmp.display()))?;
+    let joined = |t: std::thread::JoinHandle<Result<LoudnessReport>>| {
+        t.join()
+            .map_err(|_| anyhow::anyhow!("loudness meter failed"))
+    };
+    let peaks = joined(peaks_thread)?;
+    let report = joined(loudness_thread)?;
+    let file = written.map_err(io_err)?;
+    let report = report?.with_peaks_of(&peaks?);
     result?;
-    let report = report?;
-    writer.finalize().map_err(io_err)?;
     // Data on disk before the rename makes it visible under the real name.
-    std::fs::File::open(tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| anyhow::anyhow!("{}: {}", tmp.display(), crate::session::io_reason(&e)))?;
+    file.sync_all().map_err(io_err)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::wav_fast::BulkWavWriter;
+    use std::io::Cursor;
+
+    /// The neighbours of a finite, non-zero `x` (in magnitude: one ulp towards and away from zero).
+    fn neighbours(x: f32) -> [f32; 2] {
+        [
+            f32::from_bits(x.to_bits() - 1),
+            f32::from_bits(x.to_bits() + 1),
+        ]
+    }
+
+    /// Test signal: noise over the whole range and beyond, exact halves, clipping values, non-finite.
+    fn signal() -> Vec<f32> {
+        let mut v = Vec::new();
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v.push(((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.4);
+        }
+        for k in -300..300 {
+            // exact half-LSB points at both depths, and their neighbours
+            for s in [8_388_608.0f32, 32_768.0] {
+                let h = (k as f32 + 0.5) / s;
+                v.push(h);
+                v.extend(neighbours(h));
+            }
+        }
+        v.extend([
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            1.5,
+            -1.5,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MAX,
+            f32::MIN,
+            f32::MIN_POSITIVE,
+        ]);
+        if v.len() % 2 == 1 {
+            v.push(0.25);
+        }
+        v
+    }
+
+    fn spec(bits: Bits) -> hound::WavSpec {
+        hound::WavSpec {
+            channels: 2,
+            sample_rate: 48_000,
+            bits_per_sample: match bits {
+                Bits::Int16 => 16,
+                Bits::Int24 => 24,
+                Bits::Float32 => 32,
+            },
+            sample_format: match bits {
+                Bits::Float32 => hound::SampleFormat::Float,
+                _ => hound::SampleFormat::Int,
+            },
+        }
+    }
+
+    /// The reference: hound writing sample by sample, quantised with `f32::round` (the former writer).
+    fn with_hound(bits: Bits, x: &[f32]) -> (Vec<u8>, Vec<f32>) {
+        let mut cur = Cursor::new(Vec::new());
+        let mut w = hound::WavWriter::new(&mut cur, spec(bits)).unwrap();
+        let mut dither = Tpdf(0x9E37_79B9_7F4A_7C15);
+        let mut q = Vec::new();
+        for &x in x {
+            match bits {
+                Bits::Float32 => {
+                    w.write_sample(x).unwrap();
+                    q.push(x);
+                }
+                Bits::Int24 => {
+                    const S: f32 = 8_388_608.0;
+                    let v = (x * S).round().clamp(-S, S - 1.0) as i32;
+                    w.write_sample(v).unwrap();
+                    q.push(v as f32 / S);
+                }
+                Bits::Int16 => {
+                    const S: f32 = 32_768.0;
+                    let v = (x * S + dither.next()).round().clamp(-S, S - 1.0) as i16;
+                    w.write_sample(v).unwrap();
+                    q.push(v as f32 / S);
+                }
+            }
+        }
+        w.finalize().unwrap();
+        (cur.into_inner(), q)
+    }
+
+    #[test]
+    fn bulk_writer_is_byte_identical_to_hound() {
+        let x = signal();
+        for bits in [Bits::Int16, Bits::Int24, Bits::Float32] {
+            let (want, want_q) = with_hound(bits, &x);
+            // uneven block sizes, as the render pipeline sends them
+            let mut w = BulkWavWriter::new(Cursor::new(Vec::new()), spec(bits)).unwrap();
+            let mut q = Quantiser::new(bits);
+            let mut got_q = Vec::new();
+            let mut bytes = Vec::new();
+            for block in x.chunks(2 * 777) {
+                let mut b = block.to_vec();
+                bytes.clear();
+                q.run(&mut b, &mut bytes);
+                w.write_data(&bytes).unwrap();
+                got_q.extend_from_slice(&b);
+            }
+            let got = w.finalize().unwrap().into_inner();
+            assert_eq!(got.len(), want.len(), "{bits:?}: file length");
+            assert!(got == want, "{bits:?}: bytes differ from hound's");
+            for (i, (a, b)) in got_q.iter().zip(&want_q).enumerate() {
+                assert!(
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                    "{bits:?}: measured value {i}: {a} vs {b}"
+                );
+            }
+            // and hound reads it back
+            let r = hound::WavReader::new(Cursor::new(got)).unwrap();
+            assert_eq!(r.len() as usize, x.len());
+        }
+    }
+
+    #[test]
+    fn bulk_writer_refuses_a_partial_frame() {
+        let mut w = BulkWavWriter::new(Cursor::new(Vec::new()), spec(Bits::Int24)).unwrap();
+        w.write_data(&[0; 9]).unwrap();
+        assert!(w.finalize().is_err());
+    }
+
+    #[test]
+    fn round_clamp_equals_round_then_clamp() {
+        let mut x = 0x0bad_cafe_u32;
+        let mut check = |y: f32| {
+            let want = y.round().clamp(-8_388_608.0, 8_388_607.0) as i32;
+            assert_eq!(round_clamp(y, -8_388_608.0, 8_388_607.0), want, "{y:e}");
+        };
+        for _ in 0..1_000_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            check(f32::from_bits(x)); // every exponent, NaN and inf included
+        }
+        for k in -100_000..100_000 {
+            let h = k as f32 + 0.5;
+            check(h);
+            neighbours(h).into_iter().for_each(&mut check);
+        }
+    }
 }

@@ -173,6 +173,30 @@ impl Eq4 {
     }
 }
 
+/// The first `K` bands of `coefs`/`st` over a block, all bands per frame. `K` is a constant so that the band
+/// states live in registers across frames (with a run-time count they went through memory every frame, whose
+/// store-to-load latency sat on the filters' recurrence). Same operations in the same order as band after
+/// band per frame, so the same result.
+#[inline(always)]
+fn run_bands<const K: usize>(
+    coefs: &[SvfCoefs; BANDS],
+    st: &mut [[SvfState; 2]; BANDS],
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    let c: [SvfCoefs; K] = std::array::from_fn(|b| coefs[b]);
+    let mut s: [[SvfState; 2]; K] = std::array::from_fn(|b| st[b]);
+    for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+        let mut x = [*l as f64, *r as f64];
+        for b in 0..K {
+            x = tick_stereo(&mut s[b], &c[b], x);
+        }
+        *l = x[0] as f32;
+        *r = x[1] as f32;
+    }
+    st[..K].copy_from_slice(&s);
+}
+
 impl StereoProcessor for Eq4 {
     fn set_enabled(&mut self, enabled: bool) {
         let imm = self.fresh;
@@ -231,13 +255,13 @@ impl StereoProcessor for Eq4 {
                         k += 1;
                     }
                 }
-                for j in i..end {
-                    let mut x = [left[j] as f64, right[j] as f64];
-                    for (c, s) in coefs[..k].iter().zip(st[..k].iter_mut()) {
-                        x = tick_stereo(s, c, x);
-                    }
-                    left[j] = x[0] as f32;
-                    right[j] = x[1] as f32;
+                let (l, r) = (&mut left[i..end], &mut right[i..end]);
+                match k {
+                    1 => run_bands::<1>(&coefs, &mut st, l, r),
+                    2 => run_bands::<2>(&coefs, &mut st, l, r),
+                    3 => run_bands::<3>(&coefs, &mut st, l, r),
+                    4 => run_bands::<4>(&coefs, &mut st, l, r),
+                    _ => {}
                 }
                 for (s, &bi) in st[..k].iter().zip(&active[..k]) {
                     self.bands[bi].st = *s;

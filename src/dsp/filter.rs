@@ -171,12 +171,24 @@ impl StereoProcessor for PassFilter {
                 i + 1
             };
             if steady {
-                let second = self.order.value() != 0.0;
-                for k in i..end {
-                    let (wl, wr) = self.tick(left[k], right[k], second);
-                    left[k] = wl;
-                    right[k] = wr;
+                // State and coefficients in locals (registers) over the run, one loop per order: the same
+                // operations as `tick`, without going through memory every frame.
+                let (c1, c2) = (self.c1, self.c2);
+                let mut st = self.st;
+                let frames = left[i..end].iter_mut().zip(right[i..end].iter_mut());
+                if self.order.value() != 0.0 {
+                    for (l, r) in frames {
+                        let x = tick_stereo(&mut st[0], &c1, [*l as f64, *r as f64]);
+                        let x = tick_stereo(&mut st[1], &c2, x);
+                        (*l, *r) = (x[0] as f32, x[1] as f32);
+                    }
+                } else {
+                    for (l, r) in frames {
+                        let x = tick_stereo(&mut st[0], &c1, [*l as f64, *r as f64]);
+                        (*l, *r) = (x[0] as f32, x[1] as f32);
+                    }
                 }
+                self.st = st;
             } else {
                 if !(self.log2_freq.is_settled() && self.order.is_settled()) {
                     self.log2_freq.tick();

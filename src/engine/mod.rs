@@ -541,6 +541,18 @@ impl Engine {
         &self.master.meter
     }
 
+    /// Switch the strip meters (track, bus, master level accumulators) on or off; on by default. Offline
+    /// render switches them off: nothing reads them there, and the audio is identical either way.
+    pub fn set_metering(&mut self, on: bool) {
+        for t in &mut self.tracks {
+            t.strip.metering = on;
+        }
+        for b in &mut self.buses {
+            b.strip.metering = on;
+        }
+        self.master.metering = on;
+    }
+
     /// Clear all meter accumulators.
     pub fn reset_meters(&mut self) {
         for t in &mut self.tracks {

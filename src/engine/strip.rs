@@ -541,6 +541,8 @@ pub(crate) struct TrackStrip {
     pub(crate) meter: StripMeter,
     /// Level after the dynamics, before the fader.
     pub(crate) pre_meter: StripMeter,
+    /// Accumulate `meter` and `pre_meter` (off for offline render: the audio is the same either way).
+    pub(crate) metering: bool,
 }
 
 impl TrackStrip {
@@ -575,6 +577,7 @@ impl TrackStrip {
             abuf: vec![0.0; max_block_frames.max(1)],
             meter: StripMeter::default(),
             pre_meter: StripMeter::default(),
+            metering: true,
         };
         s.pre.snap(s.pre_target());
         s.gate.snap(if s.audible { 1.0 } else { 0.0 });
@@ -764,7 +767,9 @@ impl TrackStrip {
         }
 
         self.dsp.process(left, right);
-        accumulate(&mut self.pre_meter, left, right);
+        if self.metering {
+            accumulate(&mut self.pre_meter, left, right);
+        }
 
         // audible gain per sample
         let abuf = &mut self.abuf[..n];
@@ -799,9 +804,12 @@ impl TrackStrip {
             let g = self.fader.value() * self.gate.value();
             let (gl, gr) = pan_gains(self.pan.value(), stereo);
             let (a, b) = (g * gl, g * gr);
-            for i in 0..n {
-                left[i] *= a;
-                right[i] *= b;
+            // x * 1.0 == x exactly: a unity strip skips the multiply
+            if a != 1.0 || b != 1.0 {
+                for i in 0..n {
+                    left[i] *= a;
+                    right[i] *= b;
+                }
             }
         } else {
             for i in 0..n {
@@ -835,22 +843,38 @@ impl TrackStrip {
                 }
             }
         }
-        accumulate(&mut self.meter, left, right);
+        if self.metering {
+            accumulate(&mut self.meter, left, right);
+        }
     }
 }
 
 fn accumulate(m: &mut StripMeter, left: &[f32], right: &[f32]) {
-    let (mut pk_l, mut pk_r) = (m.peak[0], m.peak[1]);
-    let (mut sq_l, mut sq_r) = (0.0f64, 0.0f64);
-    for (&yl, &yr) in left.iter().zip(right) {
-        pk_l = pk_l.max(yl.abs());
-        pk_r = pk_r.max(yr.abs());
-        sq_l += (yl * yl) as f64;
-        sq_r += (yr * yr) as f64;
+    // Four partial sums per channel (one long sum waits on every addition's latency); a meter reading,
+    // not audio, so the summation order does not matter.
+    const LANES: usize = 4;
+    let (mut pk_l, mut pk_r) = ([m.peak[0]; LANES], [m.peak[1]; LANES]);
+    let (mut sq_l, mut sq_r) = ([0.0f64; LANES], [0.0f64; LANES]);
+    let (lc, rc) = (left.chunks_exact(LANES), right.chunks_exact(LANES));
+    let (lt, rt) = (lc.remainder(), rc.remainder());
+    for (cl, cr) in lc.zip(rc) {
+        for k in 0..LANES {
+            pk_l[k] = pk_l[k].max(cl[k].abs());
+            pk_r[k] = pk_r[k].max(cr[k].abs());
+            sq_l[k] += (cl[k] * cl[k]) as f64;
+            sq_r[k] += (cr[k] * cr[k]) as f64;
+        }
     }
-    m.peak = [pk_l, pk_r];
-    m.sum_sq[0] += sq_l;
-    m.sum_sq[1] += sq_r;
+    for (&yl, &yr) in lt.iter().zip(rt) {
+        pk_l[0] = pk_l[0].max(yl.abs());
+        pk_r[0] = pk_r[0].max(yr.abs());
+        sq_l[0] += (yl * yl) as f64;
+        sq_r[0] += (yr * yr) as f64;
+    }
+    let max4 = |p: [f32; LANES]| p[0].max(p[1]).max(p[2].max(p[3]));
+    m.peak = [max4(pk_l), max4(pk_r)];
+    m.sum_sq[0] += (sq_l[0] + sq_l[1]) + (sq_l[2] + sq_l[3]);
+    m.sum_sq[1] += (sq_r[0] + sq_r[1]) + (sq_r[2] + sq_r[3]);
     m.frames += left.len() as u64;
 }
 
@@ -862,6 +886,8 @@ pub(crate) struct MasterStrip {
     comp: Compressor,
     limiter: Option<Limiter>,
     pub(crate) meter: StripMeter,
+    /// Accumulate `meter` (see [`TrackStrip::metering`]).
+    pub(crate) metering: bool,
 }
 
 impl MasterStrip {
@@ -886,6 +912,7 @@ impl MasterStrip {
             comp,
             limiter,
             meter: StripMeter::default(),
+            metering: true,
         }
     }
 
@@ -960,7 +987,9 @@ impl MasterStrip {
         if let Some(l) = &mut self.limiter {
             l.process(left, right);
         }
-        accumulate(&mut self.meter, left, right);
+        if self.metering {
+            accumulate(&mut self.meter, left, right);
+        }
     }
 }
 

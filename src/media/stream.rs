@@ -3,7 +3,7 @@
 //! audio thread (real-time playback uses in-memory sources, or would use a read-ahead thread and a ring).
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use super::wav_fast::{plain_wav, PlainWav};
@@ -12,7 +12,9 @@ use crate::engine::Source;
 
 /// Streams a plain PCM WAV from disk.
 pub struct WavStreamSource {
-    file: BufReader<File>,
+    /// Read directly (no `BufReader`): each read is a whole block of frames, so a buffer would only add a
+    /// copy.
+    file: File,
     wav: PlainWav,
     next_frame: u64,
     bytes: Vec<u8>,
@@ -27,7 +29,7 @@ impl WavStreamSource {
         })?;
         let file = File::open(path).map_err(|e| MediaError::from_io(path, &e))?;
         let mut s = Self {
-            file: BufReader::with_capacity(1 << 20, file),
+            file,
             wav,
             next_frame: u64::MAX,
             bytes: Vec::new(),

@@ -211,3 +211,97 @@ pub(crate) fn try_decode(path: &Path) -> Option<DecodedAudio> {
         warnings: Vec::new(),
     })
 }
+
+/// The WAV data chunk is addressed with 32-bit sizes: at most this many bytes of header and data together.
+const RIFF_MAX_BYTES: u64 = u32::MAX as u64;
+
+/// A WAV writer that takes the data chunk in bulk (already encoded little-endian bytes) instead of sample by
+/// sample. The header is hound's own (written by [`hound::WavWriter`] for the same spec, the two size fields
+/// filled in at the end with hound's formulas), so a file written here is byte for byte what hound writes for
+/// the same samples — `tests/render.rs` checks this for 16-bit, 24-bit and 32-bit float.
+pub struct BulkWavWriter<W: std::io::Write + std::io::Seek> {
+    out: W,
+    header_len: u64,
+    data_bytes: u64,
+    block_align: u64,
+}
+
+impl<W: std::io::Write + std::io::Seek> BulkWavWriter<W> {
+    /// Write hound's header for `spec` to `out` (at offset 0).
+    pub fn new(mut out: W, spec: hound::WavSpec) -> std::io::Result<Self> {
+        let mut header = std::io::Cursor::new(Vec::new());
+        hound::WavWriter::new(&mut header, spec)
+            .and_then(|w| w.finalize())
+            .map_err(|e| match e {
+                hound::Error::IoError(e) => e,
+                e => std::io::Error::other(e.to_string()),
+            })?;
+        let header = header.into_inner();
+        out.write_all(&header)?;
+        Ok(Self {
+            out,
+            header_len: header.len() as u64,
+            data_bytes: 0,
+            block_align: u64::from(spec.channels) * u64::from(spec.bits_per_sample.div_ceil(8)),
+        })
+    }
+
+    /// Append encoded sample bytes (whole frames, see [`encode_i16`], [`encode_i24`], [`encode_f32`]).
+    pub fn write_data(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let total = self.data_bytes + bytes.len() as u64;
+        if self.header_len + total > RIFF_MAX_BYTES {
+            return Err(std::io::Error::other(
+                "the mix is too long for a WAV file (4 GiB limit); render a shorter range",
+            ));
+        }
+        self.out.write_all(bytes)?;
+        self.data_bytes = total;
+        Ok(())
+    }
+
+    /// Fill in the RIFF and data sizes (as hound's `finalize` does), flush, and hand back the output.
+    pub fn finalize(mut self) -> std::io::Result<W> {
+        use std::io::SeekFrom;
+        if self.data_bytes % self.block_align != 0 {
+            return Err(std::io::Error::other(
+                "internal error: a partial frame was written",
+            ));
+        }
+        let riff = (self.header_len - 8 + self.data_bytes) as u32;
+        self.out.seek(SeekFrom::Start(4))?;
+        self.out.write_all(&riff.to_le_bytes())?;
+        self.out.seek(SeekFrom::Start(self.header_len - 4))?;
+        self.out
+            .write_all(&(self.data_bytes as u32).to_le_bytes())?;
+        self.out.seek(SeekFrom::End(0))?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Append `samples` as 16-bit little-endian PCM.
+pub fn encode_i16(samples: &[i16], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + 2 * samples.len(), 0);
+    for (b, &s) in out[start..].chunks_exact_mut(2).zip(samples) {
+        b.copy_from_slice(&s.to_le_bytes());
+    }
+}
+
+/// Append `samples` (each within ±2^23) as 24-bit little-endian PCM.
+pub fn encode_i24(samples: &[i32], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + 3 * samples.len(), 0);
+    for (b, &s) in out[start..].chunks_exact_mut(3).zip(samples) {
+        b.copy_from_slice(&s.to_le_bytes()[..3]);
+    }
+}
+
+/// Append `samples` as 32-bit little-endian IEEE float.
+pub fn encode_f32(samples: &[f32], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + 4 * samples.len(), 0);
+    for (b, &s) in out[start..].chunks_exact_mut(4).zip(samples) {
+        b.copy_from_slice(&s.to_le_bytes());
+    }
+}
