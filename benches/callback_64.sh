@@ -10,7 +10,7 @@
 # Stopped with SIGINT after SECONDS of wall time; `--stats` prints p50/p99/p99.9/max of the wall time and of the
 # thread CPU time of each callback (the latter excludes time the thread spent preempted by other processes).
 # Goal: p99.9 and max < 50 %.
-# Usage: bash benches/callback_64.sh [SECONDS]   (needs sox; builds ttymix in release)
+# Usage: [NICE=-20] [PACED=1] bash benches/callback_64.sh [SECONDS]   (needs sox; builds ttymix in release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
@@ -94,13 +94,17 @@ done
 # other busy processes on a small machine preempt it less. Empty = as launched.
 prio=""
 if [ -n "${NICE:-}" ]; then prio="nice -n $NICE"; fi
+# PACED=1: the silent clock (--output none) instead, which sleeps until each period's deadline like a real
+# device, so the thread is a periodic sleeper rather than a busy loop (not the ALSA path; for comparison).
+device="--host alsa --device null"
+if [ -n "${PACED:-}" ]; then device="--output none"; fi
 echo "playing for ${secs} s of wall time (unpaced null device)" >&2
 home="$work/home"
 mkdir "$home"
 # no PulseAudio and an empty .asoundrc: only the named ALSA null device is used
 set +e
 HOME="$home" PULSE_SERVER=unix:/nonexistent timeout -s INT "$secs" $prio \
-  "$bin" play "$session" --loop --stats --host alsa --device null --buffer 256 --rate 48000 2>"$work/err"
+  "$bin" play "$session" --loop --stats $device --buffer 256 --rate 48000 2>"$work/err"
 rc=$?
 set -e
 grep -v '^\s*$' "$work/err" | tr '\r' '\n' | grep -E "^(output|note|callbacks|error)" || true
