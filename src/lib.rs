@@ -14,6 +14,7 @@ pub mod keymap;
 pub mod load;
 pub mod loudness;
 pub mod media;
+pub mod overview;
 pub mod play;
 pub mod player;
 pub mod render;

@@ -99,7 +99,9 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     std::thread::Builder::new()
         .name("ttymix-load".into())
         .spawn(move || {
-            let _ = tx.send(LoadedSession::load(load_session, Some(rate_hz)));
+            let loaded = LoadedSession::load(load_session, Some(rate_hz));
+            let overview = overview_of(&loaded);
+            let _ = tx.send((loaded, overview));
         })
         .context("starting the loader thread")?;
 
@@ -134,7 +136,7 @@ fn event_loop(
     app: &mut App,
     opts: &TuiOptions,
     negotiated: audio::Negotiated,
-    rx: mpsc::Receiver<LoadedSession>,
+    rx: mpsc::Receiver<(LoadedSession, crate::overview::Overview)>,
     signalled: &AtomicBool,
 ) -> Result<()> {
     let frame = Duration::from_secs_f64(1.0 / opts.fps.clamp(1, 240) as f64);
@@ -153,8 +155,9 @@ fn event_loop(
             }
             return Ok(());
         }
-        if let Ok(loaded) = rx.try_recv() {
+        if let Ok((loaded, overview)) = rx.try_recv() {
             let mut loaded = loaded;
+            app.overview = overview;
             if app.generation > 0 && app.track_count() == loaded.session.file.tracks.len() {
                 loaded.session.file = app.session.file.clone();
             }
@@ -208,6 +211,9 @@ fn event_loop(
                 a.player.send(cmd);
             }
             a.player.tick();
+            if std::mem::take(&mut app.reconnect_requested) {
+                a.output.request_reconnect();
+            }
             // device lost / back: say so and show the current output (reconnect: Output::request_reconnect)
             while let Some(ev) = a.output.try_event() {
                 app.message = crate::play::event_line(&ev);
@@ -255,6 +261,18 @@ fn event_loop(
             last_recovery = Instant::now();
         }
     }
+}
+
+/// The song overview of every online stem (computed on the loader thread).
+fn overview_of(loaded: &LoadedSession) -> crate::overview::Overview {
+    let mut o = crate::overview::Overview::new(loaded.sample_rate_hz);
+    for t in &loaded.tracks {
+        if let Ok(ch) = &t.audio {
+            let refs: Vec<&[f32]> = ch.iter().map(|c| &c[..]).collect();
+            o.add_stem(&refs);
+        }
+    }
+    o
 }
 
 /// Copy the meter bank into the app; true when anything shown changed.

@@ -271,7 +271,7 @@ fn selected_strip_stays_in_view() {
     for sel in 0..NAMES.len() {
         a.selected = sel;
         let t = text(&render(&a, 80, 24));
-        let name_row = t.lines().nth(1).unwrap();
+        let name_row = t.lines().nth(2).unwrap();
         assert!(name_row.contains(NAMES[sel]), "{sel}: {name_row}");
     }
 }
@@ -282,7 +282,7 @@ fn clip_indicator_shows_on_the_clipped_strip_only() {
     a.levels[0].update([1.0, 0.5], [0.5; 2], 0.0, 100);
     let buf = render(&a, 80, 24);
     let t = text(&buf);
-    let clip_row = t.lines().nth(2).unwrap();
+    let clip_row = t.lines().nth(3).unwrap();
     // strip 0 and the master clipped; strips 1.. did not
     assert_eq!(clip_row.matches("CLIP!").count(), 2, "{clip_row}");
     assert!(clip_row.starts_with("    CLIP!"), "{clip_row}");

@@ -12,7 +12,7 @@ use crate::engine::{
     BusKind, Command, MasterState, StripId, StripParam, StripState, TransportCommand,
 };
 use crate::keymap::{Action, Keymap, Mode, Resolution};
-use crate::session::{Origin, Session, SessionFile};
+use crate::session::{MarkerConfig, Origin, Session, SessionFile};
 
 pub use params::{Param, Row, StripRef};
 
@@ -147,6 +147,8 @@ pub enum Overlay {
     Help(u16),
     /// Typing a value: the text so far.
     Prompt(String),
+    /// Typing the name of marker `index` (in `session.file.markers`): the text so far.
+    MarkerName(usize, String),
     /// A recovery file was found: restore it?
     Recover(PathBuf),
 }
@@ -191,8 +193,10 @@ pub struct App {
     pub loop_out_frames: Option<u64>,
     /// Looping on?
     pub loop_enabled: bool,
-    /// Markers, sorted.
-    pub markers: Vec<u64>,
+    /// Reconnecting the audio output was asked for (the TUI loop takes it).
+    pub reconnect_requested: bool,
+    /// The song overview (stems' energy over time), filled as stems load.
+    pub overview: crate::overview::Overview,
     /// Pop-up.
     pub overlay: Overlay,
     /// Inspector shown (and focused).
@@ -225,6 +229,9 @@ pub struct App {
     redo: Vec<Edit>,
 }
 
+/// Longest marker name, in characters.
+pub const MARKER_NAME_MAX: usize = 40;
+
 /// Seek step of seek_back/seek_forward.
 pub const SEEK_STEP_S: f64 = 5.0;
 /// Pan step and fine step.
@@ -252,7 +259,8 @@ impl App {
             loop_in_frames: None,
             loop_out_frames: None,
             loop_enabled: false,
-            markers: Vec::new(),
+            reconnect_requested: false,
+            overview: crate::overview::Overview::new(rate_hz),
             overlay: Overlay::None,
             inspector: false,
             param_index: 0,
@@ -385,6 +393,29 @@ impl App {
     /// Handle a key press: prompts and overlays first, then the keymap.
     pub fn handle_key(&mut self, key: &KeyEvent) {
         match &mut self.overlay {
+            Overlay::MarkerName(index, text) => {
+                match key.code {
+                    KeyCode::Enter => {
+                        let (i, name) = (*index, text.trim().to_string());
+                        self.overlay = Overlay::None;
+                        if i < self.session.file.markers.len() {
+                            self.edit(|f| f.markers[i].name = name.clone());
+                            self.message = format!("marker named {name:?}");
+                        }
+                    }
+                    KeyCode::Esc => self.overlay = Overlay::None,
+                    KeyCode::Backspace => {
+                        text.pop();
+                    }
+                    KeyCode::Char(c)
+                        if !c.is_control() && text.chars().count() < MARKER_NAME_MAX =>
+                    {
+                        text.push(c)
+                    }
+                    _ => {}
+                }
+                return;
+            }
             Overlay::Prompt(text) => {
                 match key.code {
                     KeyCode::Enter => {
@@ -499,13 +530,58 @@ impl App {
         }
         let after = self.session.file.clone();
         let cmds = diff_commands(&before, &after);
-        if cmds.is_empty() {
+        // Markers (and other settings the engine does not hear) change no command but are still edits.
+        if cmds.is_empty() && before == after {
             return;
         }
         self.outbox.extend(cmds);
         self.undo.push(Edit { before, after });
         self.redo.clear();
         self.changed();
+    }
+
+    /// Marker positions in frames at the session rate, in timeline order.
+    pub fn marker_frames(&self) -> Vec<u64> {
+        self.session
+            .file
+            .markers
+            .iter()
+            .map(|m| m.frame(self.rate_hz))
+            .collect()
+    }
+
+    /// The marker at or before the playhead (the one the transport bar names), if any.
+    pub fn marker_at_or_before(&self) -> Option<usize> {
+        let pos = self.position_frames;
+        self.marker_frames().iter().rposition(|&m| m <= pos)
+    }
+
+    /// Add a marker at the playhead, named M1, M2, … (a marker already there is kept). One undo step.
+    fn marker_add(&mut self) {
+        let pos = self.position_frames;
+        let frames = self.marker_frames();
+        if frames.contains(&pos) {
+            self.message = "a marker is already here".into();
+            return;
+        }
+        let at = frames.partition_point(|&m| m < pos);
+        let mut n = self.session.file.markers.len() + 1;
+        while self
+            .session
+            .file
+            .markers
+            .iter()
+            .any(|m| m.name == format!("M{n}"))
+        {
+            n += 1;
+        }
+        let marker = MarkerConfig {
+            time_s: pos as f64 / f64::from(self.rate_hz.max(1)),
+            name: format!("M{n}"),
+        };
+        let name = marker.name.clone();
+        self.edit(|f| f.markers.insert(at, marker));
+        self.message = format!("marker {name} added");
     }
 
     fn changed(&mut self) {
@@ -600,26 +676,39 @@ impl App {
                 }
                 self.send_loop();
             }
-            Action::MarkerAdd => {
-                if let Err(i) = self.markers.binary_search(&self.position_frames) {
-                    self.markers.insert(i, self.position_frames);
+            Action::MarkerAdd => self.marker_add(),
+            Action::MarkerName => match self.marker_at_or_before() {
+                Some(i) => {
+                    let name = self.session.file.markers[i].name.clone();
+                    self.overlay = Overlay::MarkerName(i, name);
                 }
-                self.message = format!("marker {} added", self.markers.len());
-            }
+                None => self.message = "no marker at or before the playhead".into(),
+            },
+            Action::MarkerDelete => match self.marker_at_or_before() {
+                Some(i) => {
+                    let name = self.session.file.markers[i].name.clone();
+                    self.edit(|f| {
+                        f.markers.remove(i);
+                    });
+                    self.message = format!("marker {name:?} deleted");
+                }
+                None => self.message = "no marker at or before the playhead".into(),
+            },
             Action::MarkerNext => {
-                if let Some(&m) = self.markers.iter().find(|&&m| m > self.position_frames) {
+                let pos = self.position_frames;
+                if let Some(m) = self.marker_frames().into_iter().find(|&m| m > pos) {
                     self.seek(m);
                 }
             }
             Action::MarkerPrev => {
-                if let Some(&m) = self
-                    .markers
-                    .iter()
-                    .rev()
-                    .find(|&&m| m < self.position_frames)
-                {
+                let pos = self.position_frames;
+                if let Some(m) = self.marker_frames().into_iter().rev().find(|&m| m < pos) {
                     self.seek(m);
                 }
+            }
+            Action::Reconnect => {
+                self.reconnect_requested = true;
+                self.message = "reconnecting the audio output…".into();
             }
             Action::SelectPrev => self.selected = self.selected.saturating_sub(1),
             Action::SelectNext => self.selected = (self.selected + 1).min(self.master_index()),

@@ -253,7 +253,20 @@ fn markers_add_next_prev() {
     press(&mut a, &[ch('M')]);
     a.position_frames = 1000;
     press(&mut a, &[ch('M')]);
-    assert_eq!(a.markers, vec![1000, 3000]);
+    assert_eq!(a.marker_frames(), vec![1000, 3000]);
+    // named in order of creation, kept in timeline order
+    let names: Vec<&str> = a
+        .session
+        .file
+        .markers
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(names, ["M2", "M1"]);
+    assert!(a.dirty, "a marker is an edit");
+    // adding where one already is changes nothing
+    press(&mut a, &[ch('M')]);
+    assert_eq!(a.session.file.markers.len(), 2);
     a.position_frames = 0;
     press(&mut a, &[ch('\''), ch('\''), ch('\''), ch('`')]);
     assert_eq!(
@@ -264,6 +277,99 @@ fn markers_add_next_prev() {
             C::T(TransportCommand::Seek { frame: 1000 }),
         ]
     );
+}
+
+#[test]
+fn markers_are_named_deleted_undone_and_saved() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = app(d.path(), 1);
+    // no marker yet: naming says so and opens nothing
+    press(&mut a, &[ch('N')]);
+    assert_eq!(a.overlay, Overlay::None);
+    assert!(a.message.contains("no marker"), "{}", a.message);
+    a.position_frames = 48_000 * 12 + 24_000; // 12.5 s
+    press(&mut a, &[ch('M')]);
+    a.position_frames = 48_000 * 20;
+    // the marker at or before the playhead is the one named: type over its default name
+    press(&mut a, &[ch('N')]);
+    assert_eq!(a.overlay, Overlay::MarkerName(0, "M1".into()));
+    press(&mut a, &[key(KeyCode::Backspace), key(KeyCode::Backspace)]);
+    for c in "Chorus 1".chars() {
+        press(&mut a, &[ch(c)]);
+    }
+    press(&mut a, &[key(KeyCode::Enter)]);
+    assert_eq!(a.overlay, Overlay::None);
+    assert_eq!(a.session.file.markers[0].name, "Chorus 1");
+    assert_eq!(a.session.file.markers[0].time_s, 12.5);
+    // the transport bar names it
+    let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, 80, 24));
+    crate::ui::render(&a, buf.area, &mut buf);
+    let top: String = (0..80).map(|x| buf[(x, 0)].symbol().to_string()).collect();
+    assert!(top.contains("@Chorus 1"), "{top}");
+    // Esc while naming keeps the old name
+    press(&mut a, &[ch('N'), ch('X'), key(KeyCode::Esc)]);
+    assert_eq!(a.session.file.markers[0].name, "Chorus 1");
+    // saved into the session file, read back equal
+    press(&mut a, &[ctrl('s')]);
+    let path = d.path().join("ttymix.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("[[marker]]"), "{text}");
+    let back = SessionFile::parse(&text, &path).unwrap();
+    assert_eq!(back.markers, a.session.file.markers);
+    // delete, then undo brings it back, redo deletes again; no engine command at any point
+    press(&mut a, &[ch('D')]);
+    assert!(a.session.file.markers.is_empty());
+    press(&mut a, &[ch('u')]);
+    assert_eq!(a.session.file.markers[0].name, "Chorus 1");
+    press(&mut a, &[ctrl('r')]);
+    assert!(a.session.file.markers.is_empty());
+    assert_eq!(drain(&mut a), vec![]);
+}
+
+#[test]
+fn reconnect_key_asks_the_loop_to_reconnect() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = app(d.path(), 1);
+    assert!(!a.reconnect_requested);
+    press(&mut a, &[ch('R')]);
+    assert!(a.reconnect_requested);
+}
+
+#[test]
+fn overview_line_shows_the_song_playhead_markers_and_loop() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = app(d.path(), 1);
+    // 60 s: loud for the first 30 s, silent after
+    let loud = vec![0.5f32; 48_000 * 30];
+    a.overview.add_stem(&[&loud]);
+    a.length_frames = 48_000 * 60;
+    a.position_frames = 48_000 * 45;
+    a.loop_in_frames = Some(0);
+    a.loop_out_frames = Some(48_000 * 15);
+    a.session.file.markers.push(crate::session::MarkerConfig {
+        time_s: 30.0,
+        name: "B".into(),
+    });
+    let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, 80, 24));
+    crate::ui::render(&a, buf.area, &mut buf);
+    let row: Vec<String> = (0..80).map(|x| buf[(x, 1)].symbol().to_string()).collect();
+    // -6 dB on a 48 dB scale: 7 of 8 blocks in the loud half, blank in the silent half
+    assert!(row[..40].iter().all(|c| c == "▇"), "{row:?}");
+    assert_eq!(row[40], "|", "marker at 30 s");
+    assert!(
+        row[41..]
+            .iter()
+            .enumerate()
+            .all(|(i, c)| c == " " || (i + 41 == 60 && c == "▏")),
+        "{row:?}"
+    );
+    // the playhead at 45 s is column 60, reversed
+    use ratatui::style::Modifier;
+    assert!(buf[(60, 1)].modifier.contains(Modifier::REVERSED));
+    assert!(!buf[(59, 1)].modifier.contains(Modifier::REVERSED));
+    // the loop 0–15 s is underlined up to column 20
+    assert!(buf[(20, 1)].modifier.contains(Modifier::UNDERLINED));
+    assert!(!buf[(21, 1)].modifier.contains(Modifier::UNDERLINED));
 }
 
 #[test]

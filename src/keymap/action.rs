@@ -139,6 +139,10 @@ actions! {
     MarkerNext = "marker_next", LoopMarkers, "Jump to the next marker";
     /// Jump to the previous marker.
     MarkerPrev = "marker_prev", LoopMarkers, "Jump to the previous marker";
+    /// Type a name for the marker at or before the playhead.
+    MarkerName = "marker_name", LoopMarkers, "Name the marker at or before the playhead";
+    /// Delete the marker at or before the playhead.
+    MarkerDelete = "marker_delete", LoopMarkers, "Delete the marker at or before the playhead";
 
     /// Select the strip to the left.
     SelectPrev = "select_prev", Selection, "Select the previous strip";
@@ -230,6 +234,8 @@ actions! {
 
     /// Save the session.
     Save = "save", Session, "Save the session";
+    /// Try the audio device again (after it was lost, or when ttymix started without one).
+    Reconnect = "reconnect", Session, "Reconnect the audio output";
     /// Quit ttymix.
     Quit = "quit", Session, "Quit";
 }

@@ -94,6 +94,16 @@ fn de_tempo<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     Ok(Some(v))
 }
 
+fn de_time_s<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(d)?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(serde::de::Error::custom(format!(
+            "time {v} s must be a number of seconds, 0 or more"
+        )));
+    }
+    Ok(v)
+}
+
 macro_rules! ranged {
     ($name:ident, $lo:expr, $hi:expr, $what:expr) => {
         fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<f32, D::Error> {
@@ -752,6 +762,28 @@ pub struct SessionFile {
     /// `[[bus]]` entries, in order.
     #[serde(default, rename = "bus", skip_serializing_if = "Vec::is_empty")]
     pub buses: Vec<BusConfig>,
+    /// `[[marker]]` entries (named points on the timeline), kept sorted by time.
+    #[serde(default, rename = "marker", skip_serializing_if = "Vec::is_empty")]
+    pub markers: Vec<MarkerConfig>,
+}
+
+/// One `[[marker]]`: a named point on the timeline.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkerConfig {
+    /// Position in seconds from the start of the session.
+    #[serde(deserialize_with = "de_time_s")]
+    pub time_s: f64,
+    /// Name shown in the transport bar ("Chorus 1").
+    #[serde(default)]
+    pub name: String,
+}
+
+impl MarkerConfig {
+    /// The marker's frame at `rate_hz` (rounded to the nearest frame).
+    pub fn frame(&self, rate_hz: u32) -> u64 {
+        (self.time_s * f64::from(rate_hz)).round() as u64
+    }
 }
 
 /// The session resolved for the engine: track strips (with routing), buses and master.

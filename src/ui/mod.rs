@@ -45,11 +45,11 @@ fn put(buf: &mut Buffer, x: u16, y: u16, width: u16, text: &str, style: Style) {
     buf.set_stringn(x, y, text, width as usize, style);
 }
 
-/// Time as `mm:ss.t`.
+/// Time as `mm:ss.t` (tenths truncated, so the display never runs ahead of the playhead).
 pub fn fmt_time(frames: u64, rate_hz: u32) -> String {
-    let s = frames as f64 / rate_hz.max(1) as f64;
-    let m = (s / 60.0).floor() as u64;
-    format!("{:02}:{:04.1}", m, s - m as f64 * 60.0)
+    let tenths = u128::from(frames) * 10 / u128::from(rate_hz.max(1));
+    let (m, t) = (tenths / 600, tenths % 600);
+    format!("{:02}:{:02}.{}", m, t / 10, t % 10)
 }
 
 /// Bars|beats (1-based) at `bpm` in 4/4.
@@ -71,12 +71,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     transport_bar(app, Rect::new(area.x, area.y, area.width, 1), buf);
+    overview_line(app, Rect::new(area.x, area.y + 1, area.width, 1), buf);
     status_line(
         app,
         Rect::new(area.x, area.bottom() - 1, area.width, 1),
         buf,
     );
-    let body = Rect::new(area.x, area.y + 1, area.width, area.height - 2);
+    let body = Rect::new(area.x, area.y + 2, area.width, area.height - 3);
     if let Overlay::Help(scroll) = app.overlay {
         help(app, body, scroll, buf);
         return;
@@ -133,11 +134,16 @@ fn transport_bar(app: &App, r: Rect, buf: &mut Buffer) {
     } else {
         "⏸ STOP"
     };
-    let bpm = app.session.file.tempo_bpm.unwrap_or(120.0);
+    // bars|beats only when the session has a tempo: a guessed grid would mislead
+    let bars = app
+        .session
+        .file
+        .tempo_bpm
+        .map(|bpm| format!("{} ", fmt_bars(app.position_frames, app.rate_hz, bpm)))
+        .unwrap_or_default();
     let mut left = format!(
-        "{state} {} {} ",
+        "{state} {} {bars}",
         fmt_time(app.position_frames, app.rate_hz),
-        fmt_bars(app.position_frames, app.rate_hz, bpm)
     );
     match (app.loop_in_frames, app.loop_out_frames) {
         (None, None) => left.push_str(" loop -"),
@@ -153,6 +159,10 @@ fn transport_bar(app: &App, r: Rect, buf: &mut Buffer) {
                 if app.loop_enabled { "on" } else { "off" }
             ));
         }
+    }
+    if let Some(i) = app.marker_at_or_before() {
+        let m = &app.session.file.markers[i];
+        left.push_str(&format!("  @{}", m.name));
     }
     let o = &app.output;
     let right = if o.silent {
@@ -187,8 +197,61 @@ fn transport_bar(app: &App, r: Rect, buf: &mut Buffer) {
     }
 }
 
+/// Overview range: levels from 0 dBFS down to this many dB get a block.
+const OVERVIEW_RANGE_DB: f32 = 48.0;
+
+/// The whole song on one line: its energy over time (block heights), the loop region (underlined, or
+/// `=` on the ruler when ASCII), markers (`|` in yellow, their names in the transport bar) and the
+/// playhead (reversed).
+fn overview_line(app: &App, r: Rect, buf: &mut Buffer) {
+    use crate::overview::frame_column;
+    let len = app.length_frames;
+    let cols = r.width as usize;
+    if len == 0 || cols == 0 {
+        return;
+    }
+    let mut glyphs = app.overview.row(len, cols, OVERVIEW_RANGE_DB, app.ascii);
+    let mut styles = vec![Style::default(); cols];
+    if let (Some(a), Some(b)) = (app.loop_in_frames, app.loop_out_frames) {
+        let (ca, cb) = (frame_column(len, cols, a), frame_column(len, cols, b));
+        for s in &mut styles[ca..=cb.max(ca)] {
+            *s = s.add_modifier(Modifier::UNDERLINED);
+            if !app.no_color {
+                *s = s.bg(Color::Indexed(236));
+            }
+        }
+    }
+    for m in app.marker_frames() {
+        let c = frame_column(len, cols, m);
+        glyphs[c] = '|';
+        if !app.no_color {
+            styles[c] = styles[c].fg(Color::Yellow);
+        }
+    }
+    let p = frame_column(len, cols, app.position_frames);
+    styles[p] = styles[p].add_modifier(Modifier::REVERSED);
+    if glyphs[p] == ' ' {
+        glyphs[p] = if app.ascii { '^' } else { '▏' };
+    }
+    for (c, (g, s)) in glyphs.into_iter().zip(styles).enumerate() {
+        let cell = &mut buf[(r.x + c as u16, r.y)];
+        cell.set_char(g);
+        cell.set_style(s);
+    }
+}
+
 fn status_line(app: &App, r: Rect, buf: &mut Buffer) {
     let mut text = match &app.overlay {
+        Overlay::MarkerName(i, t) => {
+            let at = app
+                .session
+                .file
+                .markers
+                .get(*i)
+                .map(|m| fmt_time(m.frame(app.rate_hz), app.rate_hz))
+                .unwrap_or_default();
+            format!("marker name at {at}: {t}_   (Enter set, Esc cancel)")
+        }
         Overlay::Prompt(t) => {
             let what = if app.inspector {
                 let p = app.selected_param();
@@ -587,5 +650,24 @@ fn help(app: &App, body: Rect, scroll: u16, buf: &mut Buffer) {
             Style::default()
         };
         put(buf, x, y, w, line, style);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_and_bars_beats() {
+        assert_eq!(fmt_time(0, 48_000), "00:00.0");
+        // 59.96 s must not read 00:60.0
+        assert_eq!(fmt_time(2_878_080, 48_000), "00:59.9");
+        assert_eq!(fmt_time(48_000 * 61 + 24_000, 48_000), "01:01.5");
+        // 120 BPM in 4/4: a beat is 0.5 s, a bar 2 s
+        assert_eq!(fmt_bars(0, 48_000, 120.0), "1|1");
+        assert_eq!(fmt_bars(23_999, 48_000, 120.0), "1|1");
+        assert_eq!(fmt_bars(24_000, 48_000, 120.0), "1|2");
+        assert_eq!(fmt_bars(96_000, 48_000, 120.0), "2|1");
+        assert_eq!(fmt_bars(44_100 * 7, 44_100, 90.0), "3|3"); // 10.5 beats
     }
 }
