@@ -130,4 +130,5 @@ fn the_full_readme_example_uses_every_section() {
         .any(|b| b.kind == BusKindName::Group && b.compressor.is_some()));
     assert!(f.buses.iter().any(|b| b.reverb.is_some()));
     assert!(f.buses.iter().any(|b| b.delay.is_some()));
+    assert!(!f.markers.is_empty(), "no [[marker]] in the README example");
 }
