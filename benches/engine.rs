@@ -108,35 +108,52 @@ fn build(full: bool) -> Engine {
     e
 }
 
+/// Nanoseconds this thread has run on a CPU (Linux: /proc/thread-self/schedstat), if available. On a shared
+/// machine this is what the engine costs, whatever else was running.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
 /// Times 7 passes of 2 s of audio each and reports the median pass (the build machine is shared, so single
-/// runs are noisy), plus the fastest and slowest.
+/// runs are noisy) with the fastest and slowest, by wall clock and by this thread's CPU time.
 fn report(name: &str, full: bool) {
     let mut e = build(full);
     let mut l = vec![0.0f32; BLOCK];
     let mut r = vec![0.0f32; BLOCK];
     let blocks = RATE as usize * 2 / BLOCK; // 2 s of audio per pass
     let audio_s = (blocks * BLOCK) as f64 / RATE as f64;
-    let mut x_rt: Vec<f64> = (0..7)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..blocks {
-                e.process(&mut l, &mut r);
-                black_box((&l, &r));
-            }
-            audio_s / t.elapsed().as_secs_f64()
-        })
-        .collect();
-    x_rt.sort_by(f64::total_cmp);
-    let med = x_rt[x_rt.len() / 2];
-    // all of the engine's time (buses and master included) per track and frame
-    let ns = 1e9 / (med * RATE as f64 * TRACKS as f64);
-    println!(
-        "{name}: {med:.1}x real time ({TRACKS} tracks; passes {:.1}..{:.1}x), {:.0} track-x-realtime, \
-         {ns:.1} ns per strip-frame",
-        x_rt[0],
-        x_rt[x_rt.len() - 1],
-        med * TRACKS as f64
-    );
+    let mut wall = Vec::new();
+    let mut cpu = Vec::new();
+    for _ in 0..7 {
+        let (t, c) = (Instant::now(), thread_cpu_ns());
+        for _ in 0..blocks {
+            e.process(&mut l, &mut r);
+            black_box((&l, &r));
+        }
+        wall.push(audio_s / t.elapsed().as_secs_f64());
+        if let (Some(c0), Some(c1)) = (c, thread_cpu_ns()) {
+            cpu.push(audio_s / ((c1 - c0) as f64 * 1e-9));
+        }
+    }
+    let line = |what: &str, mut x: Vec<f64>| {
+        if x.is_empty() {
+            return;
+        }
+        x.sort_by(f64::total_cmp);
+        let med = x[x.len() / 2];
+        // all of the engine's time (buses and master included) per track and frame
+        let ns = 1e9 / (med * RATE as f64 * TRACKS as f64);
+        println!(
+            "{name} ({what}): {med:.1}x real time ({TRACKS} tracks; passes {:.1}..{:.1}x), \
+             {:.0} track-x-realtime, {ns:.1} ns per strip-frame",
+            x[0],
+            x[x.len() - 1],
+            med * TRACKS as f64
+        );
+    };
+    line("wall clock", wall);
+    line("thread CPU time", cpu);
 }
 
 fn bench(c: &mut Criterion) {

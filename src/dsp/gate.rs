@@ -167,6 +167,32 @@ impl Gate {
     }
 }
 
+impl Gate {
+    /// While a gate (not an expander) is fully open and nothing ramps, a frame of [`Gate::tick_gain`] only
+    /// advances the hold counter and gives gain 1 (the output is the input, `x · 1 = x`). This does exactly
+    /// that for as many frames as stay so, and returns how many: it stops before the first frame whose hold
+    /// runs out, where the frame-by-frame path takes over.
+    fn scan_open(&mut self, left: &[f32], right: &[f32]) -> usize {
+        let (threshold, hold) = (self.threshold_lin, self.hold_frames);
+        let mut since_above = self.since_above;
+        for (i, (l, r)) in left.iter().zip(right).enumerate() {
+            let key = l.abs().max(r.abs());
+            let next = if key >= threshold {
+                0
+            } else {
+                since_above.saturating_add(1)
+            };
+            if next > hold {
+                self.since_above = since_above;
+                return i;
+            }
+            since_above = next;
+        }
+        self.since_above = since_above;
+        left.len()
+    }
+}
+
 impl StereoProcessor for Gate {
     fn set_enabled(&mut self, enabled: bool) {
         let imm = self.fresh;
@@ -199,7 +225,16 @@ impl StereoProcessor for Gate {
         self.idle = false;
         let mut min_gain_db = 0.0f64;
         if self.bypass.is_fully_on() {
-            for (l, r) in left[..n].iter_mut().zip(right[..n].iter_mut()) {
+            let open = self.threshold_db.is_settled()
+                && !self.ratio.is_finite()
+                && self.gain_db == 0.0
+                && self.gain_lin == 1.0;
+            let start = if open {
+                self.scan_open(&left[..n], &right[..n])
+            } else {
+                0
+            };
+            for (l, r) in left[start..n].iter_mut().zip(right[start..n].iter_mut()) {
                 let g = self.tick_gain(*l, *r);
                 min_gain_db = min_gain_db.min(self.gain_db);
                 *l *= g;
@@ -220,5 +255,57 @@ impl StereoProcessor for Gate {
             }
         }
         self.block_max_gr_db = -min_gain_db as f32;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The open-gate scan gives exactly what `tick_gain` frame by frame gives: through short dips (hold),
+    /// closing after a long one, and opening again.
+    #[test]
+    fn open_scan_equals_frame_by_frame() {
+        let fs = 48_000.0;
+        let make = || {
+            let mut g = Gate::new(fs);
+            g.set_threshold_db(-30.0);
+            g.set_hold_ms(5.0);
+            g.set_enabled(true);
+            g
+        };
+        let n = 48_000;
+        let (mut l, mut r) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            let t = i as f32 / fs;
+            let tone = (t * 2_000.0).sin() * 0.5;
+            // loud, dips of 2 ms every 50 ms, a 100 ms silence at 0.4 s, loud again
+            let dip = (i % 2_400) < 96 || (19_200..24_000).contains(&i);
+            let a = if dip { 0.001 } else { 1.0 };
+            l.push(tone * a);
+            r.push(tone * a * 0.5);
+        }
+        let mut fast = make();
+        let (mut fl, mut fr) = (l.clone(), r.clone());
+        for (cl, cr) in fl.chunks_mut(777).zip(fr.chunks_mut(777)) {
+            fast.process(cl, cr);
+        }
+        let mut slow = make();
+        slow.fresh = false;
+        slow.idle = false;
+        let (mut sl, mut sr) = (l.clone(), r.clone());
+        for (x, y) in sl.iter_mut().zip(sr.iter_mut()) {
+            let g = slow.tick_gain(*x, *y);
+            *x *= g;
+            *y *= g;
+        }
+        assert!(
+            sl.iter().zip(&l).any(|(a, b)| a != b),
+            "the gate closed somewhere"
+        );
+        for i in 0..n {
+            assert_eq!(fl[i].to_bits(), sl[i].to_bits(), "left {i}");
+            assert_eq!(fr[i].to_bits(), sr[i].to_bits(), "right {i}");
+        }
     }
 }

@@ -792,10 +792,19 @@ impl TrackStrip {
                 s.pre.skip(n);
                 continue;
             };
-            for i in 0..n {
-                let g = s.pre.next_value() * abuf[i] * mono_send;
-                dl[i] += left[i] * g;
-                dr[i] += right[i] * g;
+            if s.pre.is_settled() && gate_settled {
+                // the same product per frame, all factors constant
+                let g = s.pre.value() * self.gate.value() * mono_send;
+                for i in 0..n {
+                    dl[i] += left[i] * g;
+                    dr[i] += right[i] * g;
+                }
+            } else {
+                for i in 0..n {
+                    let g = s.pre.next_value() * abuf[i] * mono_send;
+                    dl[i] += left[i] * g;
+                    dr[i] += right[i] * g;
+                }
             }
         }
 
