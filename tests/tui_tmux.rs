@@ -195,3 +195,88 @@ fn play_mute_fader_save_quit_then_sighup_and_restore() {
     assert!(session_file(&dir.path().join("ttymix.toml")).tracks[1].solo);
     assert!(!rec.exists());
 }
+
+/// True while `pid` exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => s
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+fn assert_gone_within(pid: u32, limit: Duration, what: &str) -> Duration {
+    let t0 = Instant::now();
+    while alive(pid) {
+        if t0.elapsed() > limit {
+            // do not leave it behind
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("ttymix (pid {pid}) still running {limit:?} after {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t0.elapsed()
+}
+
+/// The terminal going away (tmux kill-session closes the pty: SIGHUP and a hung-up tty) and a plain SIGTERM
+/// both end the process within seconds, with the unsaved change in the recovery file, offered on the next
+/// start. (Regression: crossterm spun forever reading the dead tty and SIGTERM was swallowed.)
+#[test]
+fn killed_session_and_sigterm_exit_promptly_and_keep_the_change() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_sine(&dir.path().join("a_bass.wav"), 110.0, 5.0);
+    write_sine(&dir.path().join("b_lead.wav"), 880.0, 5.0);
+    let rec = dir.path().join("ttymix.toml.recovery");
+    let t = Tmux {
+        socket: format!("ttymix-kill-{}", std::process::id()),
+    };
+
+    // 1. the whole tmux session goes away
+    t.start(dir.path());
+    t.wait_for("loaded");
+    t.keys(&["Space", "m"]);
+    t.wait_for("[+]");
+    let pid = t.pid();
+    assert!(alive(pid));
+    assert!(t.cmd(&["kill-session", "-t", "t"]).status.success());
+    let took = assert_gone_within(pid, Duration::from_secs(3), "tmux kill-session");
+    eprintln!("exit after kill-session: {took:?}");
+    let r = session_file(&rec);
+    assert!(r.tracks[0].mute, "{r:?}");
+    assert!(!dir.path().join("ttymix.toml").exists());
+
+    // 2. the next start offers it; take it, change more, then SIGTERM
+    t.start(dir.path());
+    t.wait_for("restore? y/n");
+    t.keys(&["y"]);
+    t.wait_for("restored");
+    t.keys(&["l", "s"]);
+    t.wait_for("m S");
+    let pid = t.pid();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let took = assert_gone_within(pid, Duration::from_secs(3), "SIGTERM");
+    eprintln!("exit after SIGTERM: {took:?}");
+    let r = session_file(&rec);
+    assert!(r.tracks[0].mute && r.tracks[1].solo, "{r:?}");
+
+    // 3. and once more it is offered
+    t.wait_exit();
+    t.start(dir.path());
+    t.wait_for("restore? y/n");
+    t.keys(&["n"]);
+    t.wait_for("recovery file discarded");
+    t.keys(&["q"]);
+    t.wait_exit();
+    assert!(!rec.exists());
+}

@@ -6,7 +6,7 @@ pub mod params;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use crate::engine::{Command, StripId, StripParam, TransportCommand};
 use crate::keymap::{Action, Keymap, Mode, Resolution};
@@ -24,8 +24,10 @@ pub const PEAK_HOLD_MS: u64 = 1500;
 /// A track's loading state.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrackStatus {
-    /// Still decoding.
+    /// Waiting to be decoded.
     Loading,
+    /// Being decoded now.
+    Decoding,
     /// Playing from memory.
     Online,
     /// Missing or broken stem: the reason.
@@ -218,6 +220,8 @@ pub struct App {
     pub no_color: bool,
     /// The last "peek numbers" line (printed to stdout after exit).
     pub peek_lines: Vec<String>,
+    /// Terminal size in cells (columns, rows), for mouse hit-testing.
+    pub screen_size: (u16, u16),
     undo: Vec<Edit>,
     redo: Vec<Edit>,
 }
@@ -264,6 +268,7 @@ impl App {
             ascii: false,
             no_color: false,
             peek_lines: Vec::new(),
+            screen_size: (80, 24),
             undo: Vec::new(),
             redo: Vec::new(),
         }
@@ -297,8 +302,49 @@ impl App {
         self.status = status;
         self.rate_hz = rate_hz;
         self.length_frames = length_frames;
-        self.loading = false;
         self.selected = self.selected.min(self.track_count());
+        self.finish_loading_if_done();
+    }
+
+    /// Track `index` started decoding.
+    pub fn track_started(&mut self, index: usize) {
+        if let Some(s) = self.status.get_mut(index) {
+            if *s == TrackStatus::Loading {
+                *s = TrackStatus::Decoding;
+            }
+        }
+    }
+
+    /// Track `index` finished loading: online with its length, or offline with the reason. The rest of the
+    /// session keeps working either way; when no track is left loading the status line says so.
+    pub fn track_loaded(&mut self, index: usize, result: Result<u64, String>) {
+        let Some(s) = self.status.get_mut(index) else {
+            return;
+        };
+        *s = match result {
+            Ok(len) => {
+                self.length_frames = self.length_frames.max(len);
+                TrackStatus::Online
+            }
+            Err(reason) => TrackStatus::Offline(reason),
+        };
+        self.finish_loading_if_done();
+    }
+
+    /// Tracks whose loading has finished (online or offline).
+    pub fn tracks_done(&self) -> usize {
+        self.status
+            .iter()
+            .filter(|s| matches!(s, TrackStatus::Online | TrackStatus::Offline(_)))
+            .count()
+    }
+
+    /// Leave the loading state once every track is done (online or offline).
+    pub fn finish_loading_if_done(&mut self) {
+        if !self.loading || self.tracks_done() < self.status.len() {
+            return;
+        }
+        self.loading = false;
         let offline = self
             .status
             .iter()
@@ -376,6 +422,34 @@ impl App {
         match self.keymap.feed_event(key) {
             Some(Resolution::Matched(a)) => self.action(a),
             Some(Resolution::Pending) | Some(Resolution::NotFound) | None => {}
+        }
+    }
+
+    /// Handle a mouse event: a left click selects the strip under it, the wheel over a strip selects it and
+    /// moves its fader 1 dB per notch. Returns true when something changed.
+    pub fn handle_mouse(&mut self, m: &MouseEvent) -> bool {
+        let (w, h) = self.screen_size;
+        let area = ratatui::layout::Rect::new(0, 0, w, h);
+        let Some(strip) = crate::ui::strip_at(self, area, m.column, m.row) else {
+            return false;
+        };
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.selected = strip;
+                self.keep_selected_in_view_hint();
+                true
+            }
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                self.selected = strip;
+                let up = matches!(m.kind, MouseEventKind::ScrollUp);
+                self.action(if up {
+                    Action::FaderUp
+                } else {
+                    Action::FaderDown
+                });
+                true
+            }
+            _ => false,
         }
     }
 

@@ -197,7 +197,16 @@ fn status_line(app: &App, r: Rect, buf: &mut Buffer) {
             };
             format!("{what}: {t}_   (Enter set, Esc cancel)")
         }
-        _ if app.loading => "loading stems...".to_string(),
+        _ if app.loading => format!(
+            "loading stems: {}/{} ready{}",
+            app.tracks_done(),
+            app.status.len(),
+            if app.message.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", app.message)
+            }
+        ),
         _ if !app.message.is_empty() => app.message.clone(),
         _ => "? help  q quit  space play  arrows select/fader  m s p mute solo polarity".into(),
     };
@@ -209,6 +218,34 @@ fn status_line(app: &App, r: Rect, buf: &mut Buffer) {
 
 fn strip_name(app: &App, i: usize) -> String {
     app.session.file.tracks[i].display_name()
+}
+
+/// What is under terminal cell (`col`, `row`) of a screen of `area`: a track index, or `track_count()` for
+/// the master; None elsewhere (transport bar, status line, inspector, gaps). Mirrors the layout of the
+/// mixer view, for the mouse.
+pub fn strip_at(app: &App, area: Rect, col: u16, row: u16) -> Option<usize> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT || !matches!(app.overlay, Overlay::None) {
+        return None;
+    }
+    let body = Rect::new(area.x, area.y + 1, area.width, area.height - 2);
+    if row < body.y || row >= body.bottom() || col < body.x || col >= body.right() {
+        return None;
+    }
+    if col >= body.right() - MASTER_WIDTH {
+        return Some(app.track_count());
+    }
+    let insp_w = if app.inspector { INSPECTOR_WIDTH } else { 0 };
+    let strips_w = body.width.saturating_sub(MASTER_WIDTH + insp_w);
+    let visible = (strips_w / STRIP_WIDTH).max(1) as usize;
+    let n = app.track_count();
+    let sel = app.selected.min(n.saturating_sub(1));
+    let first = if n <= visible {
+        0
+    } else {
+        sel.saturating_sub(visible - 1).min(n - visible)
+    };
+    let k = ((col - body.x) / STRIP_WIDTH) as usize;
+    (k < visible && first + k < n).then_some(first + k)
 }
 
 fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
@@ -335,7 +372,8 @@ fn track_strip(app: &App, i: usize, r: Rect, buf: &mut Buffer) {
                 put(buf, r.x, r.y + 2 + k as u16, w, &s, st(app, Color::Red));
             }
         }
-        TrackStatus::Loading => put(buf, r.x, r.y + 2, w, "loading", Style::default()),
+        TrackStatus::Loading => put(buf, r.x, r.y + 2, w, "queued", st(app, Color::DarkGray)),
+        TrackStatus::Decoding => put(buf, r.x, r.y + 2, w, "decoding", st(app, Color::Yellow)),
         TrackStatus::Online => {
             clip_row(app, &l, r.x, r.y + 1, buf);
             meter_pair(app, &l, r.x, r.y + 2, meter_h, buf);
