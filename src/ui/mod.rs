@@ -366,6 +366,15 @@ fn track_strip(app: &App, i: usize, r: Rect, buf: &mut Buffer) {
                 "OFFLINE",
                 st(app, Color::Red).add_modifier(Modifier::BOLD),
             );
+            // the strip is narrow: the file name instead of the whole path before the reason
+            let reason = match app.session.track_path(i) {
+                Some(p) => {
+                    let full = p.display().to_string();
+                    let short = app.session.file.tracks[i].file.display().to_string();
+                    reason.replacen(&full, &short, 1)
+                }
+                None => reason.clone(),
+            };
             let chars: Vec<char> = reason.chars().collect();
             for (k, chunk) in chars.chunks(w as usize).take(meter_h as usize).enumerate() {
                 let s: String = chunk.iter().collect();
