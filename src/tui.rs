@@ -416,8 +416,9 @@ fn event_loop(
                         })
                         .collect();
                     // the engine starts from the session as edited so far: keep only transport commands
-                    app.outbox
-                        .retain(|c| matches!(c.kind, CommandKind::Transport(_)));
+                    app.outbox.retain(|c| {
+                        matches!(c.kind, CommandKind::Transport(_) | CommandKind::Monitor(_))
+                    });
                     if let Some(n) = negotiated.take() {
                         *audio = Some(start_audio(loaded.engine(n.max_block_frames()), n));
                     }

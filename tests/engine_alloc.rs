@@ -4,8 +4,8 @@
 use assert_no_alloc::{assert_no_alloc, reset_violation_count, violation_count, AllocDisabler};
 use ttymix::engine::{
     BusInit, BusKind, Command, CommandKind, DelayState, Engine, EngineConfig, LimiterState,
-    MasterState, MemorySource, Output, ReverbState, SendState, StripId, StripParam, StripState,
-    TrackInit, TransportCommand,
+    MasterState, MemorySource, MonitorCommand, Output, ReverbState, SendState, StripId, StripParam,
+    StripState, TrackInit, TransportCommand,
 };
 
 #[global_allocator]
@@ -147,6 +147,22 @@ fn all_commands(at: u64) -> Vec<Command> {
         TransportCommand::Play,
     ] {
         v.push(Command::transport(at + 3, t));
+    }
+    // the monitor section, on and off at different stamps (ramping through blocks)
+    for (k, m) in [
+        MonitorCommand::Mono(true),
+        MonitorCommand::Dim(true),
+        MonitorCommand::Dim(false),
+        MonitorCommand::Mono(false),
+        MonitorCommand::Dim(true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        v.push(Command {
+            at_frame: at + 100 * k as u64,
+            kind: CommandKind::Monitor(m),
+        });
     }
     v.push(Command {
         at_frame: at + 11,

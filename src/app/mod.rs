@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
-use crate::engine::{Command, StripId, StripParam, TransportCommand};
+use crate::engine::monitor::DIM_DB;
+use crate::engine::{Command, CommandKind, MonitorCommand, StripId, StripParam, TransportCommand};
 use crate::keymap::{Action, Keymap, Mode, Resolution};
 use crate::session::{Origin, Session, SessionFile};
 
@@ -138,6 +139,39 @@ pub struct OutputInfo {
     pub xruns: u64,
 }
 
+/// What the strip meters show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MeterMode {
+    /// Sample peak with peak hold (the default).
+    #[default]
+    Peak,
+    /// RMS over 300 ms.
+    Rms,
+    /// Loudness: the master shows momentary and short-term LUFS; tracks, whose loudness is not measured,
+    /// show RMS.
+    Loudness,
+}
+
+impl MeterMode {
+    /// The next mode in the cycle peak → RMS → loudness → peak.
+    pub fn next(self) -> Self {
+        match self {
+            MeterMode::Peak => MeterMode::Rms,
+            MeterMode::Rms => MeterMode::Loudness,
+            MeterMode::Loudness => MeterMode::Peak,
+        }
+    }
+
+    /// Short label.
+    pub fn label(self) -> &'static str {
+        match self {
+            MeterMode::Peak => "peak",
+            MeterMode::Rms => "rms",
+            MeterMode::Loudness => "lufs",
+        }
+    }
+}
+
 /// A pop-up over the mixer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Overlay {
@@ -220,6 +254,12 @@ pub struct App {
     pub no_color: bool,
     /// The last "peek numbers" line (printed to stdout after exit).
     pub peek_lines: Vec<String>,
+    /// Mono check on the monitor (listening only: not saved, never rendered).
+    pub mono: bool,
+    /// Monitor dimmed by 20 dB (listening only).
+    pub dim: bool,
+    /// What the meters show.
+    pub meter_mode: MeterMode,
     /// Terminal size in cells (columns, rows), for mouse hit-testing.
     pub screen_size: (u16, u16),
     undo: Vec<Edit>,
@@ -269,6 +309,9 @@ impl App {
             no_color: false,
             peek_lines: Vec::new(),
             screen_size: (80, 24),
+            mono: false,
+            dim: false,
+            meter_mode: MeterMode::Peak,
             undo: Vec::new(),
             redo: Vec::new(),
         }
@@ -679,7 +722,27 @@ impl App {
                 let spec = &TRACK_PARAMS[self.param_index % TRACK_PARAMS.len()];
                 self.track_edit(spec.name, |t| (spec.set)(t, spec.default));
             }
-            Action::MonoCheck | Action::Dim | Action::CycleReference | Action::ToggleMeterMode => {
+            Action::MonoCheck => {
+                self.mono = !self.mono;
+                self.outbox
+                    .push(Command::now(CommandKind::Monitor(MonitorCommand::Mono(
+                        self.mono,
+                    ))));
+                self.message = format!("mono check {}", on_off(self.mono));
+            }
+            Action::Dim => {
+                self.dim = !self.dim;
+                self.outbox
+                    .push(Command::now(CommandKind::Monitor(MonitorCommand::Dim(
+                        self.dim,
+                    ))));
+                self.message = format!("dim {} ({} dB on the monitor)", on_off(self.dim), DIM_DB);
+            }
+            Action::ToggleMeterMode => {
+                self.meter_mode = self.meter_mode.next();
+                self.message = format!("meters: {}", self.meter_mode.label());
+            }
+            Action::CycleReference => {
                 self.message = format!("{}: not available yet", a.description());
             }
             Action::Help => self.overlay = Overlay::Help(0),
@@ -850,6 +913,14 @@ pub fn recovery_path_for(session: &Session) -> Option<PathBuf> {
     let mut s = p.into_os_string();
     s.push(".recovery");
     Some(PathBuf::from(s))
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
 }
 
 fn step_pan(pan: f32, d: f32) -> f32 {

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use super::monitor::MonitorCommand;
 use super::source::Source;
 
 /// Which strip a parameter command addresses.
@@ -152,6 +153,8 @@ pub enum CommandKind {
     },
     /// Change the transport.
     Transport(TransportCommand),
+    /// Change the monitor section after the master (playback only; a render never sends it).
+    Monitor(MonitorCommand),
     /// Put a new source on a track (a stem finished loading). The old one is handed back through
     /// [`crate::engine::Engine::take_retired_source`] so it is never dropped on the audio thread.
     ReplaceSource {
@@ -171,6 +174,7 @@ impl fmt::Debug for CommandKind {
                 .field("param", param)
                 .finish(),
             CommandKind::Transport(t) => f.debug_tuple("Transport").field(t).finish(),
+            CommandKind::Monitor(m) => f.debug_tuple("Monitor").field(m).finish(),
             CommandKind::ReplaceSource { track, source } => f
                 .debug_struct("ReplaceSource")
                 .field("track", track)

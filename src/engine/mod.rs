@@ -9,11 +9,13 @@
 //! [`Engine::process`] never allocates, locks or does I/O: everything is allocated in [`Engine::new`].
 
 pub mod command;
+pub mod monitor;
 pub mod ramp;
 pub mod source;
 pub mod strip;
 
 pub use command::{Command, CommandKind, StripId, StripParam, TransportCommand};
+pub use monitor::{Monitor, MonitorCommand};
 pub use source::{MemorySource, SilentSource, Source};
 pub use strip::{
     CompState, EqBandState, EqState, GainReduction, GateState, LimiterState, MasterState, Output,
@@ -201,6 +203,7 @@ pub struct Engine {
     ins_l: Vec<Vec<f32>>,
     ins_r: Vec<Vec<f32>>,
     master: MasterStrip,
+    monitor: Monitor,
     any_solo: bool,
     pending: Vec<Command>,
     dropped_commands: u64,
@@ -327,6 +330,7 @@ impl Engine {
             clock_frames: 0,
             transport: Transport::default(),
             master: MasterStrip::new(&master, ramp_frames, rate),
+            monitor: Monitor::new(ramp_frames),
             buses,
             bus_order: order,
             ins_l: vec![vec![0.0; max]; nb],
@@ -599,6 +603,7 @@ impl Engine {
                         TransportCommand::LoopEnabled(on) => t.loop_enabled = on,
                     }
                 }
+                CommandKind::Monitor(m) => self.monitor.set(m),
                 CommandKind::ReplaceSource { track, source } => {
                     if let Some(t) = self.tracks.get_mut(track as usize) {
                         let old = std::mem::replace(&mut t.source, source);
@@ -783,6 +788,8 @@ impl Engine {
             add(dr, tr);
         }
         self.master.process(bus_l, bus_r);
+        // listening only; neutral (untouched) unless a monitor command arrived
+        self.monitor.process(bus_l, bus_r);
     }
 }
 

@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::Frame;
 
 use crate::app::{
-    fmt_db, params::format_pan, App, Overlay, StripLevels, TrackStatus, TRACK_PARAMS,
+    fmt_db, params::format_pan, App, MeterMode, Overlay, StripLevels, TrackStatus, TRACK_PARAMS,
 };
 use crate::keymap::{Action, Group};
 use meter::{scale_labels, Meter};
@@ -153,6 +153,16 @@ fn transport_bar(app: &App, r: Rect, buf: &mut Buffer) {
                 if app.loop_enabled { "on" } else { "off" }
             ));
         }
+    }
+    // monitor and meter states, shown only when not the default
+    if app.meter_mode != MeterMode::Peak {
+        left.push_str(&format!("  meters {}", app.meter_mode.label()));
+    }
+    if app.mono {
+        left.push_str("  MONO");
+    }
+    if app.dim {
+        left.push_str("  DIM");
     }
     let o = &app.output;
     let right = if o.silent {
@@ -307,14 +317,29 @@ fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
     );
 }
 
-fn meter_pair(app: &App, l: &StripLevels, x: u16, y: u16, h: u16, buf: &mut Buffer) {
+/// The two bars of a strip in the current meter mode: peak with hold, RMS, or (master only, `loudness`
+/// given) momentary and short-term LUFS on the same scale.
+fn meter_pair(
+    app: &App,
+    l: &StripLevels,
+    loudness: Option<[f32; 2]>,
+    x: u16,
+    y: u16,
+    h: u16,
+    buf: &mut Buffer,
+) {
     for (row, label) in scale_labels(h) {
         put(buf, x, y + row, 3, &label, st(app, Color::DarkGray));
     }
+    let (level, hold) = match (app.meter_mode, loudness) {
+        (MeterMode::Peak, _) => (l.peak_db, l.hold_db),
+        (MeterMode::Loudness, Some(v)) => (v, v),
+        _ => (l.rms_db, l.rms_db),
+    };
     for ch in 0..2 {
         Meter {
-            level_db: l.peak_db[ch],
-            hold_db: l.hold_db[ch],
+            level_db: level[ch],
+            hold_db: hold[ch],
             ascii: app.ascii,
             color: !app.no_color,
         }
@@ -385,7 +410,7 @@ fn track_strip(app: &App, i: usize, r: Rect, buf: &mut Buffer) {
         TrackStatus::Decoding => put(buf, r.x, r.y + 2, w, "decoding", st(app, Color::Yellow)),
         TrackStatus::Online => {
             clip_row(app, &l, r.x, r.y + 1, buf);
-            meter_pair(app, &l, r.x, r.y + 2, meter_h, buf);
+            meter_pair(app, &l, None, r.x, r.y + 2, meter_h, buf);
         }
     }
     let y0 = r.y + 2 + meter_h;
@@ -507,8 +532,9 @@ fn master_strip(app: &App, r: Rect, buf: &mut Buffer) {
     let meter_h = r.height.saturating_sub(9);
     let l = &app.master_levels;
     clip_row(app, l, x, r.y + 1, buf);
-    meter_pair(app, l, x, r.y + 2, meter_h, buf);
     let ld = &app.loudness;
+    let lufs = [ld.momentary_lufs, ld.short_term_lufs];
+    meter_pair(app, l, Some(lufs), x, r.y + 2, meter_h, buf);
     let fx = x + 10;
     let fw = w.saturating_sub(10);
     let rows = [
