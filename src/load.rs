@@ -311,6 +311,42 @@ pub enum LoadProgress {
     Started(usize),
     /// Track `index` is done: its audio at the session rate, or why it is offline.
     Done(usize, TrackAudio),
+    /// Reference `index` is done: its audio at the session rate and its integrated loudness as heard (mono
+    /// on both sides), or why it cannot be played.
+    Reference(usize, Result<ReferenceAudio, String>),
+}
+
+/// A decoded reference track.
+#[derive(Clone, Debug)]
+pub struct ReferenceAudio {
+    /// Planar channels (1 or 2) at the session rate.
+    pub channels: Vec<Arc<[f32]>>,
+    /// Integrated loudness (EBU R 128), None when it cannot be measured (silence, too short).
+    pub integrated_lufs: Option<f64>,
+}
+
+/// Decode a reference at `rate_hz` and measure its integrated loudness as it will be heard.
+pub fn load_reference(path: &std::path::Path, rate_hz: u32) -> Result<ReferenceAudio, String> {
+    use crate::loudness::{Channel, LoudnessMeter};
+    let stem = crate::media::load_stem(path, Some(rate_hz)).map_err(|e| e.to_string())?;
+    let channels: Vec<Arc<[f32]>> = stem.channels.into_iter().map(Arc::from).collect();
+    if channels.is_empty() || channels.len() > 2 {
+        return Err(format!("{}: not mono or stereo", path.display()));
+    }
+    let l: &[f32] = &channels[0];
+    let r: &[f32] = channels.get(1).map(|c| &c[..]).unwrap_or(l);
+    let integrated_lufs = LoudnessMeter::new(rate_hz, &[Channel::Left, Channel::Right])
+        .and_then(|mut m| {
+            m.add_planar(&[l, r])?;
+            Ok(m.finish().integrated_lufs)
+        })
+        .ok()
+        .flatten()
+        .filter(|v| v.is_finite());
+    Ok(ReferenceAudio {
+        channels,
+        integrated_lufs,
+    })
 }
 
 /// Decode every stem of a (non-demo) session at `rate_hz`, several at once (rayon), reporting each start and
@@ -349,4 +385,16 @@ pub fn load_each(session: &Session, rate_hz: u32, report: &(dyn Fn(LoadProgress)
             };
             report(LoadProgress::Done(i, ta));
         });
+    let refs = session
+        .file
+        .references
+        .len()
+        .min(crate::engine::MAX_REFERENCES);
+    (0..refs).into_par_iter().with_max_len(1).for_each(|i| {
+        let r = match session.reference_path(i) {
+            Some(p) => load_reference(&p, rate_hz),
+            None => Err("no reference path".into()),
+        };
+        report(LoadProgress::Reference(i, r));
+    });
 }

@@ -398,6 +398,22 @@ fn event_loop(
                     app.track_loaded(i, result);
                     dirty_view = true;
                 }
+                UiEvent::Load(LoadProgress::Reference(i, r)) => {
+                    let result = match r {
+                        Ok(ra) => {
+                            if let Some(a) = audio.as_mut() {
+                                a.player.send(Command::now(CommandKind::SetReference {
+                                    index: i as u8,
+                                    source: Box::new(MemorySource::new(ra.channels)),
+                                }));
+                            }
+                            Ok(ra.integrated_lufs)
+                        }
+                        Err(e) => Err(e),
+                    };
+                    app.reference_loaded(i, result);
+                    dirty_view = true;
+                }
                 UiEvent::LoadFinished => {
                     app.finish_loading_if_done();
                     dirty_view = true;

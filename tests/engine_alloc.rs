@@ -155,6 +155,22 @@ fn all_commands(at: u64) -> Vec<Command> {
         MonitorCommand::Dim(false),
         MonitorCommand::Mono(false),
         MonitorCommand::Dim(true),
+        MonitorCommand::Listen {
+            reference: Some(0),
+            gain_db: -4.0,
+        },
+        MonitorCommand::Listen {
+            reference: Some(5),
+            gain_db: 0.0,
+        },
+        MonitorCommand::Listen {
+            reference: None,
+            gain_db: 0.0,
+        },
+        MonitorCommand::Listen {
+            reference: Some(0),
+            gain_db: 2.0,
+        },
     ]
     .into_iter()
     .enumerate()
@@ -164,6 +180,13 @@ fn all_commands(at: u64) -> Vec<Command> {
             kind: CommandKind::Monitor(m),
         });
     }
+    v.push(Command {
+        at_frame: at + 50,
+        kind: CommandKind::SetReference {
+            index: 0,
+            source: Box::new(MemorySource::from_vecs(vec![vec![0.3; 60_000]; 2])),
+        },
+    });
     v.push(Command {
         at_frame: at + 11,
         kind: CommandKind::ReplaceSource {
@@ -223,6 +246,14 @@ fn push_and_process_never_allocate() {
         let retired = e.take_retired_source();
         assert!(retired.is_some(), "round {round}: old source handed back");
         drop(retired);
+        // from the second round on, the replaced reference comes back too
+        let reference = e.take_retired_source();
+        assert_eq!(
+            reference.is_some(),
+            round > 0,
+            "round {round}: old reference handed back"
+        );
+        drop(reference);
     }
     assert_eq!(violation_count(), 0, "allocations inside the audio path");
     assert!(e.is_playing());

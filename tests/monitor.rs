@@ -155,3 +155,149 @@ fn switched_off_again_the_output_is_bit_identical_to_no_monitor() {
     assert_eq!(&al[settled..], &bl[settled..]);
     assert_eq!(&ar[settled..], &br[settled..]);
 }
+
+fn listen(at: u64, reference: Option<u8>, gain_db: f32) -> Command {
+    mon(at, MonitorCommand::Listen { reference, gain_db })
+}
+
+/// A stereo reference whose channels differ from the mix: a ramp on the left, a square on the right.
+fn reference() -> (Vec<f32>, Vec<f32>) {
+    let l: Vec<f32> = (0..2 * FRAMES)
+        .map(|i| (i % 1000) as f32 / 2000.0)
+        .collect();
+    let r: Vec<f32> = (0..2 * FRAMES)
+        .map(|i| if i % 96 < 48 { 0.4 } else { -0.4 })
+        .collect();
+    (l, r)
+}
+
+#[test]
+fn a_reference_replaces_the_mix_in_sync_with_the_transport_at_its_gain() {
+    let (rl, rr) = reference();
+    let install = || Command {
+        at_frame: 0,
+        kind: CommandKind::SetReference {
+            index: 1,
+            source: Box::new(MemorySource::from_vecs(vec![rl.clone(), rr.clone()])),
+        },
+    };
+    let (al, ar) = run(engine(), vec![], 512);
+    let on = 5_000u64;
+    let off = 30_000u64;
+    let mut e = engine();
+    // a seek first: the reference follows the timeline position, not the engine clock
+    e.push(Command::transport(0, TransportCommand::Seek { frame: 0 }))
+        .unwrap();
+    let (bl, br) = run(
+        e,
+        vec![
+            install(),
+            listen(on, Some(1), -6.0),
+            listen(off, None, 0.0),
+            // an empty slot is refused: stays on the mix
+            listen(off + 1000, Some(3), 0.0),
+        ],
+        333,
+    );
+    let g = 10f32.powf(-6.0 / 20.0);
+    let on = on as usize;
+    let off = off as usize;
+    assert!(al[..on] == bl[..on]);
+    for i in on..off {
+        assert_eq!(bl[i], rl[i] * g, "frame {i}");
+        assert_eq!(br[i], rr[i] * g, "frame {i}");
+    }
+    assert!(al[off..] == bl[off..]);
+    assert!(ar[off..] == br[off..]);
+}
+
+#[test]
+fn a_mono_reference_plays_on_both_sides_and_is_silent_when_stopped() {
+    let (rl, _) = reference();
+    let mut e = engine();
+    e.push(Command {
+        at_frame: 0,
+        kind: CommandKind::SetReference {
+            index: 0,
+            source: Box::new(MemorySource::from_vecs(vec![rl.clone()])),
+        },
+    })
+    .unwrap();
+    e.push(listen(0, Some(0), 0.0)).unwrap();
+    e.push(Command::transport(
+        0,
+        TransportCommand::Seek { frame: 7_000 },
+    ))
+    .unwrap();
+    e.push(Command::transport(2_000, TransportCommand::Pause))
+        .unwrap();
+    let (mut l, mut r) = (vec![0.0f32; 4_000], vec![0.0f32; 4_000]);
+    for k in 0..8 {
+        e.process(
+            &mut l[k * 500..(k + 1) * 500],
+            &mut r[k * 500..(k + 1) * 500],
+        );
+    }
+    assert!(l[..2_000] == rl[7_000..9_000]);
+    assert!(r[..2_000] == rl[7_000..9_000]);
+    assert!(l[2_000..].iter().chain(&r[2_000..]).all(|&x| x == 0.0));
+    // the replaced source comes back for dropping off the audio thread
+    e.push(Command {
+        at_frame: 0,
+        kind: CommandKind::SetReference {
+            index: 0,
+            source: Box::new(MemorySource::from_vecs(vec![vec![0.0; 10]])),
+        },
+    })
+    .unwrap();
+    e.process(&mut l[..16], &mut r[..16]);
+    assert_eq!(
+        e.take_retired_source().map(|s| s.len_frames()),
+        Some(2 * FRAMES as u64)
+    );
+}
+
+#[test]
+fn reference_loudness_is_measured_as_heard() {
+    // a 997 Hz sine at amplitude 0.5 on both channels: −6.02 LUFS by the BS.1770 definition (0 dBFS in
+    // one channel is −3.01 LUFS); a mono file is heard on both sides, so it measures the same
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ref.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&p, spec).unwrap();
+    for i in 0..RATE * 5 {
+        let x = 0.5 * (2.0 * std::f64::consts::PI * 997.0 * i as f64 / RATE as f64).sin();
+        w.write_sample(x as f32).unwrap();
+    }
+    w.finalize().unwrap();
+    let r = ttymix::load::load_reference(&p, RATE).unwrap();
+    let lufs = r.integrated_lufs.unwrap();
+    let expected = 20.0 * 0.5f64.log10();
+    assert!((lufs - expected).abs() < 0.1, "{lufs} vs {expected}");
+    assert_eq!(r.channels.len(), 1);
+    let missing = ttymix::load::load_reference(&dir.path().join("nope.wav"), RATE).unwrap_err();
+    assert!(missing.ends_with("nope.wav: file not found"), "{missing}");
+}
+
+#[test]
+fn reference_entries_parse_and_round_trip() {
+    use ttymix::session::SessionFile;
+    let p = std::path::Path::new("/s/ttymix.toml");
+    let text = "[[track]]\nfile = \"a.wav\"\n\n[[reference]]\nfile = \"refs/pro.flac\"\nname = \"Pro\"\n\n[[reference]]\nfile = \"other.wav\"\n";
+    let f = SessionFile::parse(text, p).unwrap();
+    assert_eq!(f.references.len(), 2);
+    assert_eq!(f.references[0].display_name(), "Pro");
+    assert_eq!(f.references[1].display_name(), "other");
+    let again = SessionFile::parse(&f.to_toml(), p).unwrap();
+    assert_eq!(again, f);
+    let bad = SessionFile::parse("[[reference]]\nfile = \"x.wav\"\ngain = 3\n", p).unwrap_err();
+    assert!(bad.to_string().contains("gain"), "{bad}");
+    // a session without references writes none
+    let plain = SessionFile::parse("[[track]]\nfile = \"a.wav\"\n", p).unwrap();
+    assert!(!plain.to_toml().contains("reference"));
+}

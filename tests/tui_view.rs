@@ -283,6 +283,7 @@ fn missing_and_corrupt_stems_show_offline_with_reason_and_the_rest_plays() {
                 };
                 a.track_loaded(i, result);
             }
+            LoadProgress::Reference(..) => panic!("no references in this session"),
         }
     }
     assert!(!a.loading);

@@ -172,6 +172,21 @@ impl MeterMode {
     }
 }
 
+/// A reference track's state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReferenceState {
+    /// Display name.
+    pub name: String,
+    /// Loading, online or offline (with the reason).
+    pub status: TrackStatus,
+    /// Integrated loudness as heard, when measurable.
+    pub integrated_lufs: Option<f64>,
+}
+
+/// Largest gain a loudness match may apply to a reference, dB (a quiet reference is not pushed into
+/// clipping).
+pub const REFERENCE_MAX_GAIN_DB: f32 = 12.0;
+
 /// A pop-up over the mixer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Overlay {
@@ -260,6 +275,13 @@ pub struct App {
     pub dim: bool,
     /// What the meters show.
     pub meter_mode: MeterMode,
+    /// The session's reference tracks.
+    pub references: Vec<ReferenceState>,
+    /// The reference being listened to (None: the mix).
+    pub listening: Option<usize>,
+    /// The mix's integrated loudness when we last switched away from it (while a reference plays, the
+    /// live loudness meter measures the reference).
+    pub mix_lufs: Option<f32>,
     /// Terminal size in cells (columns, rows), for mouse hit-testing.
     pub screen_size: (u16, u16),
     undo: Vec<Edit>,
@@ -276,6 +298,12 @@ pub const PAN_FINE_STEP: f32 = 0.01;
 impl App {
     /// A new app for `session` (tracks still loading).
     pub fn new(session: Session, keymap: Keymap, rate_hz: u32) -> App {
+        let mut a = App::bare(session, keymap, rate_hz);
+        a.references = reference_states(&a.session);
+        a
+    }
+
+    fn bare(session: Session, keymap: Keymap, rate_hz: u32) -> App {
         let n = session.file.tracks.len();
         App {
             session,
@@ -312,6 +340,9 @@ impl App {
             mono: false,
             dim: false,
             meter_mode: MeterMode::Peak,
+            references: Vec::new(),
+            listening: None,
+            mix_lufs: None,
             undo: Vec::new(),
             redo: Vec::new(),
         }
@@ -343,6 +374,9 @@ impl App {
         }
         self.levels = vec![StripLevels::default(); status.len()];
         self.status = status;
+        if self.references.len() != self.session.file.references.len() {
+            self.references = reference_states(&self.session);
+        }
         self.rate_hz = rate_hz;
         self.length_frames = length_frames;
         self.selected = self.selected.min(self.track_count());
@@ -372,6 +406,83 @@ impl App {
             Err(reason) => TrackStatus::Offline(reason),
         };
         self.finish_loading_if_done();
+    }
+
+    /// Reference `index` finished loading: its integrated loudness, or why it is offline.
+    pub fn reference_loaded(&mut self, index: usize, result: Result<Option<f64>, String>) {
+        if let Some(r) = self.references.get_mut(index) {
+            match result {
+                Ok(lufs) => {
+                    r.status = TrackStatus::Online;
+                    r.integrated_lufs = lufs;
+                }
+                Err(e) => {
+                    r.status = TrackStatus::Offline(e.clone());
+                    self.message = format!("reference {}: {e}", index + 1);
+                }
+            }
+        }
+    }
+
+    fn cycle_reference(&mut self) {
+        if self.references.is_empty() {
+            self.message =
+                "no reference tracks: add [[reference]] file = \"song.wav\" to the session".into();
+            return;
+        }
+        let online: Vec<usize> = (0..self.references.len())
+            .filter(|&i| self.references[i].status == TrackStatus::Online)
+            .collect();
+        if online.is_empty() && self.listening.is_none() {
+            self.message = match self.references.iter().find_map(|r| match &r.status {
+                TrackStatus::Offline(e) => Some(e.clone()),
+                _ => None,
+            }) {
+                Some(e) => format!("no reference can play: {e}"),
+                None => "references still loading".into(),
+            };
+            return;
+        }
+        if self.listening.is_none() {
+            self.mix_lufs = Some(self.loudness.integrated_lufs).filter(|v| v.is_finite());
+        }
+        let next = match self.listening {
+            None => online.first().copied(),
+            Some(i) => online.iter().copied().find(|&j| j > i),
+        };
+        let Some(j) = next else {
+            self.listening = None;
+            self.outbox
+                .push(Command::now(CommandKind::Monitor(MonitorCommand::Listen {
+                    reference: None,
+                    gain_db: 0.0,
+                })));
+            self.message = "listening to the mix".into();
+            return;
+        };
+        let r = &self.references[j];
+        let (gain_db, how) = match (self.mix_lufs, r.integrated_lufs) {
+            (Some(mix), Some(rl)) => {
+                let g = (mix as f64 - rl) as f32;
+                let g = g.min(REFERENCE_MAX_GAIN_DB);
+                (
+                    g,
+                    format!("loudness-matched {g:+.1} dB (mix {mix:.1}, ref {rl:.1} LUFS)"),
+                )
+            }
+            (None, _) => (
+                0.0,
+                "at unity: the mix loudness is not measured yet (play the mix first)".to_string(),
+            ),
+            (_, None) => (0.0, "at unity: its loudness cannot be measured".to_string()),
+        };
+        self.message = format!("reference {}: {} {how}", j + 1, r.name);
+        self.listening = Some(j);
+        self.outbox
+            .push(Command::now(CommandKind::Monitor(MonitorCommand::Listen {
+                reference: Some(j as u8),
+                gain_db,
+            })));
     }
 
     /// Tracks whose loading has finished (online or offline).
@@ -742,9 +853,7 @@ impl App {
                 self.meter_mode = self.meter_mode.next();
                 self.message = format!("meters: {}", self.meter_mode.label());
             }
-            Action::CycleReference => {
-                self.message = format!("{}: not available yet", a.description());
-            }
+            Action::CycleReference => self.cycle_reference(),
             Action::Help => self.overlay = Overlay::Help(0),
             Action::PeekNumbers => {
                 let line = self.peek_line();
@@ -913,6 +1022,27 @@ pub fn recovery_path_for(session: &Session) -> Option<PathBuf> {
     let mut s = p.into_os_string();
     s.push(".recovery");
     Some(PathBuf::from(s))
+}
+
+fn reference_states(session: &Session) -> Vec<ReferenceState> {
+    session
+        .file
+        .references
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ReferenceState {
+            name: r.display_name(),
+            status: if i < crate::engine::MAX_REFERENCES {
+                TrackStatus::Loading
+            } else {
+                TrackStatus::Offline(format!(
+                    "more than {} references",
+                    crate::engine::MAX_REFERENCES
+                ))
+            },
+            integrated_lufs: None,
+        })
+        .collect()
 }
 
 fn on_off(on: bool) -> &'static str {

@@ -18,7 +18,9 @@ fn drain(app: &mut App) -> Vec<C> {
                 CommandKind::Strip { strip, param } => C::S(strip, param),
                 CommandKind::Transport(t) => C::T(t),
                 CommandKind::Monitor(m) => C::M(m),
-                CommandKind::ReplaceSource { .. } => panic!("unexpected ReplaceSource"),
+                CommandKind::ReplaceSource { .. } | CommandKind::SetReference { .. } => {
+                    panic!("unexpected source command")
+                }
             }
         })
         .collect()
@@ -505,5 +507,112 @@ fn meter_mode_changes_what_the_bars_show() {
     assert!(
         top.contains("meters lufs") && top.contains("MONO") && top.contains("DIM"),
         "{top}"
+    );
+}
+
+#[test]
+fn cycle_reference_goes_mix_ref1_ref2_mix_loudness_matched() {
+    use crate::engine::MonitorCommand::Listen;
+    use crate::session::ReferenceConfig;
+    let d = tempfile::tempdir().unwrap();
+    let mut a = app(d.path(), 2);
+    press(&mut a, &[ch('a')]);
+    assert!(
+        a.message.starts_with("no reference tracks"),
+        "{}",
+        a.message
+    );
+    assert_eq!(drain(&mut a), vec![]);
+
+    let mut s = session(d.path(), 2);
+    s.file.references = vec![
+        ReferenceConfig {
+            file: PathBuf::from("pro.wav"),
+            name: Some("Pro".into()),
+        },
+        ReferenceConfig {
+            file: PathBuf::from("other.flac"),
+            name: None,
+        },
+    ];
+    let mut a = App::new(s.clone(), Keymap::builtin(), 48_000);
+    a.loaded(s, vec![TrackStatus::Online; 2], 48_000, 48_000 * 60);
+    assert_eq!(a.references.len(), 2);
+    press(&mut a, &[ch('a')]);
+    assert_eq!(a.message, "references still loading");
+    assert_eq!(drain(&mut a), vec![]);
+
+    a.reference_loaded(0, Ok(Some(-9.0)));
+    a.reference_loaded(1, Err("other.flac: file not found".into()));
+    // the mix has not been measured: unity, and it says so
+    press(&mut a, &[ch('a')]);
+    assert_eq!(a.listening, Some(0));
+    assert_eq!(
+        drain(&mut a),
+        vec![C::M(Listen {
+            reference: Some(0),
+            gain_db: 0.0
+        })]
+    );
+    assert!(
+        a.message.contains("Pro") && a.message.contains("at unity"),
+        "{}",
+        a.message
+    );
+    // the offline second reference is skipped: back to the mix
+    press(&mut a, &[ch('a')]);
+    assert_eq!(a.listening, None);
+    assert_eq!(
+        drain(&mut a),
+        vec![C::M(Listen {
+            reference: None,
+            gain_db: 0.0
+        })]
+    );
+    assert_eq!(a.message, "listening to the mix");
+
+    // both online; the mix measured at -14 LUFS: ref 1 (-9) gets -5 dB, ref 2 (-20) would get +6 dB
+    a.reference_loaded(1, Ok(Some(-20.0)));
+    a.loudness.integrated_lufs = -14.0;
+    press(&mut a, &[ch('a')]);
+    assert!(
+        a.message.contains("loudness-matched -5.0 dB"),
+        "{}",
+        a.message
+    );
+    // while a reference plays the live meter measures it; the match still uses the mix's figure
+    a.loudness.integrated_lufs = -9.0;
+    press(&mut a, &[ch('a')]);
+    press(&mut a, &[ch('a')]);
+    assert_eq!(
+        drain(&mut a),
+        vec![
+            C::M(Listen {
+                reference: Some(0),
+                gain_db: -5.0
+            }),
+            C::M(Listen {
+                reference: Some(1),
+                gain_db: 6.0
+            }),
+            C::M(Listen {
+                reference: None,
+                gain_db: 0.0
+            }),
+        ]
+    );
+    assert!(a.references[1].name == "other");
+    // listening is not an edit
+    assert!(!a.dirty);
+    // a very quiet reference is not pushed more than REFERENCE_MAX_GAIN_DB
+    a.reference_loaded(1, Ok(Some(-60.0)));
+    a.loudness.integrated_lufs = -14.0;
+    press(&mut a, &[ch('a'), ch('a')]);
+    assert_eq!(
+        drain(&mut a).last(),
+        Some(&C::M(Listen {
+            reference: Some(1),
+            gain_db: REFERENCE_MAX_GAIN_DB
+        }))
     );
 }

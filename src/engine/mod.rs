@@ -15,7 +15,7 @@ pub mod source;
 pub mod strip;
 
 pub use command::{Command, CommandKind, StripId, StripParam, TransportCommand};
-pub use monitor::{Monitor, MonitorCommand};
+pub use monitor::{Monitor, MonitorCommand, MAX_REFERENCES};
 pub use source::{MemorySource, SilentSource, Source};
 pub use strip::{
     CompState, EqBandState, EqState, GainReduction, GateState, LimiterState, MasterState, Output,
@@ -330,7 +330,7 @@ impl Engine {
             clock_frames: 0,
             transport: Transport::default(),
             master: MasterStrip::new(&master, ramp_frames, rate),
-            monitor: Monitor::new(ramp_frames),
+            monitor: Monitor::new(ramp_frames, max),
             buses,
             bus_order: order,
             ins_l: vec![vec![0.0; max]; nb],
@@ -604,6 +604,15 @@ impl Engine {
                     }
                 }
                 CommandKind::Monitor(m) => self.monitor.set(m),
+                CommandKind::SetReference { index, source } => {
+                    if let Some(old) = self.monitor.set_reference(index as usize, source) {
+                        if self.retired.len() < self.retired.capacity() {
+                            self.retired.push(old);
+                        } else {
+                            std::mem::forget(old);
+                        }
+                    }
+                }
                 CommandKind::ReplaceSource { track, source } => {
                     if let Some(t) = self.tracks.get_mut(track as usize) {
                         let old = std::mem::replace(&mut t.source, source);
@@ -789,6 +798,7 @@ impl Engine {
         }
         self.master.process(bus_l, bus_r);
         // listening only; neutral (untouched) unless a monitor command arrived
+        self.monitor.select(bus_l, bus_r, pos, playing);
         self.monitor.process(bus_l, bus_r);
     }
 }

@@ -1,30 +1,46 @@
-//! Runs on the audio thread: the monitor section after the master, for listening only: mono check (the
-//! master heard as the mono sum (L+R)/2 on both sides, so centred material keeps its level) and dim
-//! (−20 dB). A render never sends monitor commands, and when both are off the section passes the master
+//! Runs on the audio thread: the monitor section after the master, for listening only: the source (the mix,
+//! or a reference track played in sync with the transport at a loudness-matching gain), then mono check
+//! (heard as the mono sum (L+R)/2 on both sides, so centred material keeps its level) and dim (−20 dB). A render never sends monitor commands, and when both are off the section passes the master
 //! through untouched (bit-exact), so a render equals playback with them off. Switching ramps over
 //! [`super::RAMP_MS`], per sample, so it never clicks and does not depend on block size.
 
 use super::ramp::Ramp;
+use super::source::Source;
+
+/// How many reference tracks a session may have.
+pub const MAX_REFERENCES: usize = 8;
 
 /// Dim level in dB.
 pub const DIM_DB: f32 = -20.0;
 
 /// A monitor-section change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MonitorCommand {
     /// Mono check on/off.
     Mono(bool),
     /// Dim on/off.
     Dim(bool),
+    /// Listen to the mix (`None`) or reference `n` at `gain_db` (cut over at once).
+    Listen {
+        /// Reference index, or None for the mix.
+        reference: Option<u8>,
+        /// Gain applied to the reference (loudness match), dB.
+        gain_db: f32,
+    },
 }
 
 /// The monitor section's state.
-#[derive(Clone, Copy, Debug)]
 pub struct Monitor {
     /// 0 = stereo, 1 = mono sum.
     mono: Ramp,
     /// Linear gain: 1, or the dim level.
     gain: Ramp,
+    /// Reference sources by index (installed with [`Monitor::set_reference`]).
+    refs: Vec<Option<Box<dyn Source>>>,
+    listen: Option<usize>,
+    ref_gain: f32,
+    ref_l: Vec<f32>,
+    ref_r: Vec<f32>,
 }
 
 /// [`DIM_DB`] as a linear gain.
@@ -33,11 +49,16 @@ pub fn dim_gain() -> f32 {
 }
 
 impl Monitor {
-    /// Both off, ramping over `ramp_frames`.
-    pub fn new(ramp_frames: u32) -> Self {
+    /// Both off, listening to the mix, ramping over `ramp_frames`, for blocks up to `max_block_frames`.
+    pub fn new(ramp_frames: u32, max_block_frames: usize) -> Self {
         Self {
             mono: Ramp::new(0.0, ramp_frames),
             gain: Ramp::new(1.0, ramp_frames),
+            refs: (0..MAX_REFERENCES).map(|_| None).collect(),
+            listen: None,
+            ref_gain: 1.0,
+            ref_l: vec![0.0; max_block_frames.max(1)],
+            ref_r: vec![0.0; max_block_frames.max(1)],
         }
     }
 
@@ -46,10 +67,61 @@ impl Monitor {
         match c {
             MonitorCommand::Mono(on) => self.mono.set_target(if on { 1.0 } else { 0.0 }),
             MonitorCommand::Dim(on) => self.gain.set_target(if on { dim_gain() } else { 1.0 }),
+            MonitorCommand::Listen { reference, gain_db } => {
+                self.listen = reference
+                    .map(usize::from)
+                    .filter(|&i| self.refs.get(i).is_some_and(|r| r.is_some()));
+                self.ref_gain = 10f32.powf(gain_db / 20.0);
+            }
         }
     }
 
-    /// True when the section does nothing (both off and settled).
+    /// Install reference `index`; returns the source it replaces (to be dropped off the audio thread), or
+    /// the new one back when the index is out of range.
+    pub fn set_reference(
+        &mut self,
+        index: usize,
+        source: Box<dyn Source>,
+    ) -> Option<Box<dyn Source>> {
+        match self.refs.get_mut(index) {
+            Some(slot) => slot.replace(source),
+            None => Some(source),
+        }
+    }
+
+    /// The reference being listened to.
+    pub fn listening(&self) -> Option<usize> {
+        self.listen
+    }
+
+    /// Replace the master in `left`/`right` by the reference being listened to (at timeline frame `pos`,
+    /// silent when not playing).
+    pub fn select(&mut self, left: &mut [f32], right: &mut [f32], pos: u64, playing: bool) {
+        let Some(i) = self.listen else { return };
+        let Some(Some(src)) = self.refs.get_mut(i) else {
+            return;
+        };
+        let n = left.len().min(self.ref_l.len());
+        let (rl, rr) = (&mut self.ref_l[..n], &mut self.ref_r[..n]);
+        if playing {
+            src.read(pos, rl, rr);
+            if src.channels() == 1 {
+                rr.copy_from_slice(rl);
+            }
+        } else {
+            rl.fill(0.0);
+            rr.fill(0.0);
+        }
+        let g = self.ref_gain;
+        for (d, s) in left[..n].iter_mut().zip(rl.iter()) {
+            *d = *s * g;
+        }
+        for (d, s) in right[..n].iter_mut().zip(rr.iter()) {
+            *d = *s * g;
+        }
+    }
+
+    /// True when mono and dim do nothing (both off and settled).
     pub fn is_neutral(&self) -> bool {
         self.mono.is_settled()
             && self.gain.is_settled()
@@ -57,7 +129,7 @@ impl Monitor {
             && self.gain.value() == 1.0
     }
 
-    /// Process the master in place.
+    /// Mono check and dim, in place.
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
         if self.is_neutral() {
             return;

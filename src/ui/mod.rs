@@ -158,6 +158,9 @@ fn transport_bar(app: &App, r: Rect, buf: &mut Buffer) {
     if app.meter_mode != MeterMode::Peak {
         left.push_str(&format!("  meters {}", app.meter_mode.label()));
     }
+    if let Some(i) = app.listening {
+        left.push_str(&format!("  REF {}", i + 1));
+    }
     if app.mono {
         left.push_str("  MONO");
     }
