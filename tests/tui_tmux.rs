@@ -280,3 +280,86 @@ fn killed_session_and_sigterm_exit_promptly_and_keep_the_change() {
     t.wait_exit();
     assert!(!rec.exists());
 }
+
+/// Bytes the pane writes to the terminal during `secs`.
+fn bytes_written(t: &Tmux, dir: &Path, secs: f32) -> Vec<u8> {
+    let log = dir.join(format!("pipe-{}.log", Instant::now().elapsed().as_nanos()));
+    let cmd = format!("cat > '{}'", log.display());
+    assert!(t
+        .cmd(&["pipe-pane", "-o", "-t", "t", &cmd])
+        .status
+        .success());
+    std::thread::sleep(Duration::from_secs_f32(secs));
+    assert!(t.cmd(&["pipe-pane", "-t", "t"]).status.success());
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::read(&log).unwrap_or_default()
+}
+
+/// Terminal conditions with the real binary: nothing is written while nothing changes; while playing the
+/// redraws stay under the `--fps` cap; below 80x24 it says so.
+#[test]
+fn redraw_only_on_change_fps_cap_and_minimum_size() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_sine(&dir.path().join("a.wav"), 220.0, 30.0);
+    let t = Tmux {
+        socket: format!("ttymix-cond-{}", std::process::id()),
+    };
+    let bin = env!("CARGO_BIN_EXE_ttymix");
+    let line = format!(
+        "exec '{bin}' '{}' --output none --fps 5",
+        dir.path().display()
+    );
+    let o = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &line,
+    ]);
+    assert!(o.status.success());
+    t.wait_for("loaded");
+    std::thread::sleep(Duration::from_millis(500));
+    // idle: not a byte
+    let idle = bytes_written(&t, dir.path(), 2.0);
+    assert_eq!(idle.len(), 0, "wrote {} bytes while idle", idle.len());
+    // playing at --fps 5: the clock changes every frame, so there are about 5 frames a second and never
+    // more. Each ratatui frame ends by hiding the cursor again: count those.
+    t.keys(&["Space"]);
+    t.wait_for("PLAY");
+    let playing = bytes_written(&t, dir.path(), 3.0);
+    let text = String::from_utf8_lossy(&playing);
+    let frames = text.matches("\u{1b}[?25l").count();
+    eprintln!("{frames} frames, {} bytes in 3 s at --fps 5", playing.len());
+    assert!(
+        frames >= 5,
+        "only {frames} frames in 3 s while playing:\n{text:?}"
+    );
+    assert!(frames <= 3 * 5 + 2, "{frames} frames in 3 s with --fps 5");
+    t.keys(&["q"]);
+    t.wait_exit();
+
+    // below 80x24 it says so
+    let line = format!("exec '{bin}' '{}' --output none", dir.path().display());
+    let o = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "70",
+        "-y",
+        "20",
+        &line,
+    ]);
+    assert!(o.status.success());
+    t.wait_for("terminal too small: need 80x24, have 70x20");
+    t.keys(&["q"]);
+    t.wait_exit();
+}

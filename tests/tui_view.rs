@@ -376,3 +376,39 @@ fn mouse_click_selects_and_wheel_moves_the_fader() {
     a.overlay = Overlay::Help(0);
     assert!(!a.handle_mouse(&ev(MouseEventKind::Down(MouseButton::Left), 34, 10)));
 }
+
+/// Only the 16 ANSI colours (plus the terminal's default) are used, in every view, so the screen is the same
+/// on 16-colour, 256-colour and true-colour terminals.
+#[test]
+fn only_the_16_ansi_colours_are_used() {
+    use ratatui::style::Color;
+    let mut views = Vec::new();
+    let a = app();
+    views.push(render(&a, 160, 48));
+    let mut b = app();
+    b.inspector = true;
+    views.push(render(&b, 80, 24));
+    let mut c = app();
+    c.overlay = Overlay::Help(0);
+    views.push(render(&c, 160, 48));
+    let mut d = app();
+    d.mono = true;
+    d.dim = true;
+    d.meter_mode = ttymix::app::MeterMode::Rms;
+    views.push(render(&d, 80, 24));
+    let mut coloured = 0;
+    for buf in &views {
+        for cell in buf.content() {
+            for col in [cell.fg, cell.bg] {
+                assert!(
+                    !matches!(col, Color::Rgb(..) | Color::Indexed(_)),
+                    "{col:?} needs more than 16 colours"
+                );
+                if col != Color::Reset {
+                    coloured += 1;
+                }
+            }
+        }
+    }
+    assert!(coloured > 100, "the views do use colour ({coloured} cells)");
+}
