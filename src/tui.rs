@@ -69,8 +69,8 @@ enum Exit {
     TerminalLost,
 }
 
-/// How long teardown (stopping audio, restoring the terminal) may take after a signal or a lost terminal
-/// before the process exits anyway.
+/// How long teardown (stopping audio, restoring the terminal) may take on the way out, once the session is
+/// saved or the recovery file written, before the process exits anyway.
 pub const TEARDOWN_LIMIT: Duration = Duration::from_secs(2);
 
 /// Run the mixer until the user quits or a signal arrives.
@@ -188,6 +188,12 @@ pub fn run(opts: TuiOptions) -> Result<()> {
 
     let mut terminal = ratatui::init();
     let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    // ratatui's hook restores the screen on a panic; mouse reporting has to go too
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        hook(info);
+    }));
     if let Ok(size) = terminal.size() {
         app.screen_size = (size.width, size.height);
     }
@@ -233,11 +239,13 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     } else {
         None
     };
-    if exit != Exit::Quit {
-        // Never hang on the way out: a stuck audio backend or a tty that no longer drains.
+    {
+        // Never hang on the way out: a stuck audio backend or a tty that no longer drains. (The session
+        // was saved or the recovery file written above.)
         let code = match exit {
+            Exit::Quit => 0,
             Exit::Signal(s) => 128 + s,
-            _ => 1,
+            Exit::TerminalLost => 1,
         };
         let _ = std::thread::Builder::new()
             .name("ttymix-exit-watchdog".into())
