@@ -210,6 +210,7 @@ fn status_line(app: &App, r: Rect, buf: &mut Buffer) {
             };
             format!("{what}: {t}_   (Enter set, Esc cancel)")
         }
+        _ if app.loading && app.status.is_empty() => "loading...".to_string(),
         _ if app.loading => format!(
             "loading stems: {}/{} ready{}",
             app.tracks_done(),
