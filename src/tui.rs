@@ -264,10 +264,10 @@ pub fn run(opts: TuiOptions) -> Result<()> {
     }
     if exit != Exit::Quit {
         // the terminal is gone or we were told to go: nobody reads what we would print
-        if exit == Exit::TerminalLost {
-            std::process::exit(1);
-        }
-        return Ok(());
+        std::process::exit(match exit {
+            Exit::Signal(s) => 128 + s,
+            _ => 1,
+        });
     }
     let mut err = std::io::stderr();
     match (recovery, app.recovery_path()) {
