@@ -202,13 +202,70 @@ fn a_reference_replaces_the_mix_in_sync_with_the_transport_at_its_gain() {
     let g = 10f32.powf(-6.0 / 20.0);
     let on = on as usize;
     let off = off as usize;
+    // switching fades out over the ramp, cuts on the silent sample and fades in: 2 ramps
+    let x = 2 * ramp_frames();
     assert!(al[..on] == bl[..on]);
-    for i in on..off {
+    for i in on + x..off {
         assert_eq!(bl[i], rl[i] * g, "frame {i}");
         assert_eq!(br[i], rr[i] * g, "frame {i}");
     }
-    assert!(al[off..] == bl[off..]);
-    assert!(ar[off..] == br[off..]);
+    assert!(al[off + x..] == bl[off + x..]);
+    assert!(ar[off + x..] == br[off + x..]);
+    // through each switch the level dips to silence and never exceeds the louder side: no click
+    for (a, b) in [(on, on + x), (off, off + x)] {
+        let mut silent = false;
+        for i in a..b {
+            let louder = al[i]
+                .abs()
+                .max(ar[i].abs())
+                .max(rl[i].abs().max(rr[i].abs()) * g);
+            assert!(
+                bl[i].abs() <= louder + 1e-6 && br[i].abs() <= louder + 1e-6,
+                "frame {i}"
+            );
+            silent |= bl[i] == 0.0 && br[i] == 0.0;
+        }
+        assert!(silent, "no silent switching sample in {a}..{b}");
+    }
+}
+
+#[test]
+fn reference_switching_is_block_size_invariant() {
+    let (rl, rr) = reference();
+    let cmds = || {
+        vec![
+            Command {
+                at_frame: 0,
+                kind: CommandKind::SetReference {
+                    index: 0,
+                    source: Box::new(MemorySource::from_vecs(vec![rl.clone(), rr.clone()])),
+                },
+            },
+            Command {
+                at_frame: 0,
+                kind: CommandKind::SetReference {
+                    index: 1,
+                    source: Box::new(MemorySource::from_vecs(vec![rr.clone()])),
+                },
+            },
+            listen(3_001, Some(0), -3.0),
+            // switched again before the first switch finished
+            listen(3_200, Some(1), 1.0),
+            listen(9_999, None, 0.0),
+            listen(10_100, Some(0), 0.0),
+        ]
+    };
+    let (bl, br) = run(engine(), cmds(), 512);
+    for block in [1usize, 64, 333] {
+        let (cl, cr) = run(engine(), cmds(), block);
+        assert!(bl == cl && br == cr, "block {block}");
+    }
+    // the second request wins: reference 2 (mono, on both sides) at +1 dB once settled
+    let g = 10f32.powf(1.0 / 20.0);
+    for i in 3_200 + 2 * ramp_frames()..9_999 {
+        assert_eq!(bl[i], rr[i] * g, "frame {i}");
+        assert_eq!(br[i], rr[i] * g, "frame {i}");
+    }
 }
 
 #[test]
@@ -238,8 +295,10 @@ fn a_mono_reference_plays_on_both_sides_and_is_silent_when_stopped() {
             &mut r[k * 500..(k + 1) * 500],
         );
     }
-    assert!(l[..2_000] == rl[7_000..9_000]);
-    assert!(r[..2_000] == rl[7_000..9_000]);
+    // after the switch (fade out, cut, fade in)
+    let x = 2 * ramp_frames();
+    assert!(l[x..2_000] == rl[7_000 + x..9_000]);
+    assert!(r[x..2_000] == rl[7_000 + x..9_000]);
     assert!(l[2_000..].iter().chain(&r[2_000..]).all(|&x| x == 0.0));
     // the replaced source comes back for dropping off the audio thread
     e.push(Command {

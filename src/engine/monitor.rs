@@ -20,7 +20,8 @@ pub enum MonitorCommand {
     Mono(bool),
     /// Dim on/off.
     Dim(bool),
-    /// Listen to the mix (`None`) or reference `n` at `gain_db` (cut over at once).
+    /// Listen to the mix (`None`) or reference `n` at `gain_db`: the monitor fades out over the ramp time,
+    /// switches on that sample and fades back in, so A/B never clicks.
     Listen {
         /// Reference index, or None for the mix.
         reference: Option<u8>,
@@ -39,8 +40,37 @@ pub struct Monitor {
     refs: Vec<Option<Box<dyn Source>>>,
     listen: Option<usize>,
     ref_gain: f32,
+    /// A switch waiting for the fade-out to reach silence.
+    pending: Option<(Option<usize>, f32)>,
+    /// Monitor level for switching: 1 normally, 0 at the switch.
+    fade: Ramp,
     ref_l: Vec<f32>,
     ref_r: Vec<f32>,
+    next_l: Vec<f32>,
+    next_r: Vec<f32>,
+}
+
+/// Read reference `index` (if any) at `pos` into `l`/`r`: silence when not playing; mono on both sides.
+fn read_ref(
+    refs: &mut [Option<Box<dyn Source>>],
+    index: Option<usize>,
+    l: &mut [f32],
+    r: &mut [f32],
+    pos: u64,
+    playing: bool,
+) {
+    match index.and_then(|i| refs.get_mut(i)).and_then(|s| s.as_mut()) {
+        Some(src) if playing => {
+            src.read(pos, l, r);
+            if src.channels() == 1 {
+                r.copy_from_slice(l);
+            }
+        }
+        _ => {
+            l.fill(0.0);
+            r.fill(0.0);
+        }
+    }
 }
 
 /// [`DIM_DB`] as a linear gain.
@@ -57,8 +87,12 @@ impl Monitor {
             refs: (0..MAX_REFERENCES).map(|_| None).collect(),
             listen: None,
             ref_gain: 1.0,
+            pending: None,
+            fade: Ramp::new(1.0, ramp_frames),
             ref_l: vec![0.0; max_block_frames.max(1)],
             ref_r: vec![0.0; max_block_frames.max(1)],
+            next_l: vec![0.0; max_block_frames.max(1)],
+            next_r: vec![0.0; max_block_frames.max(1)],
         }
     }
 
@@ -68,10 +102,16 @@ impl Monitor {
             MonitorCommand::Mono(on) => self.mono.set_target(if on { 1.0 } else { 0.0 }),
             MonitorCommand::Dim(on) => self.gain.set_target(if on { dim_gain() } else { 1.0 }),
             MonitorCommand::Listen { reference, gain_db } => {
-                self.listen = reference
+                let target = reference
                     .map(usize::from)
                     .filter(|&i| self.refs.get(i).is_some_and(|r| r.is_some()));
-                self.ref_gain = 10f32.powf(gain_db / 20.0);
+                let gain = 10f32.powf(gain_db / 20.0);
+                if target == self.listen && self.pending.is_none() {
+                    self.ref_gain = gain;
+                } else {
+                    self.pending = Some((target, gain));
+                    self.fade.set_target(0.0);
+                }
             }
         }
     }
@@ -95,29 +135,57 @@ impl Monitor {
     }
 
     /// Replace the master in `left`/`right` by the reference being listened to (at timeline frame `pos`,
-    /// silent when not playing).
+    /// silent when not playing), fading through silence when switching.
     pub fn select(&mut self, left: &mut [f32], right: &mut [f32], pos: u64, playing: bool) {
-        let Some(i) = self.listen else { return };
-        let Some(Some(src)) = self.refs.get_mut(i) else {
+        let n = left.len().min(right.len()).min(self.ref_l.len());
+        let steady = self.pending.is_none() && self.fade.is_settled() && self.fade.value() == 1.0;
+        if steady && self.listen.is_none() {
             return;
-        };
-        let n = left.len().min(self.ref_l.len());
-        let (rl, rr) = (&mut self.ref_l[..n], &mut self.ref_r[..n]);
-        if playing {
-            src.read(pos, rl, rr);
-            if src.channels() == 1 {
-                rr.copy_from_slice(rl);
+        }
+        read_ref(
+            &mut self.refs,
+            self.listen,
+            &mut self.ref_l[..n],
+            &mut self.ref_r[..n],
+            pos,
+            playing,
+        );
+        if steady {
+            let g = self.ref_gain;
+            for i in 0..n {
+                left[i] = self.ref_l[i] * g;
+                right[i] = self.ref_r[i] * g;
             }
-        } else {
-            rl.fill(0.0);
-            rr.fill(0.0);
+            return;
         }
-        let g = self.ref_gain;
-        for (d, s) in left[..n].iter_mut().zip(rl.iter()) {
-            *d = *s * g;
-        }
-        for (d, s) in right[..n].iter_mut().zip(rr.iter()) {
-            *d = *s * g;
+        let next = self.pending.map(|(t, _)| t).unwrap_or(self.listen);
+        read_ref(
+            &mut self.refs,
+            next,
+            &mut self.next_l[..n],
+            &mut self.next_r[..n],
+            pos,
+            playing,
+        );
+        let mut switched = false;
+        for i in 0..n {
+            if self.fade.is_settled() && self.fade.value() == 0.0 {
+                if let Some((t, g)) = self.pending.take() {
+                    self.listen = t;
+                    self.ref_gain = g;
+                    switched = true;
+                }
+                self.fade.set_target(1.0);
+            }
+            let f = self.fade.next_value();
+            let g = self.ref_gain;
+            let (l, r) = match (self.listen, switched) {
+                (None, _) => (left[i], right[i]),
+                (Some(_), false) => (self.ref_l[i] * g, self.ref_r[i] * g),
+                (Some(_), true) => (self.next_l[i] * g, self.next_r[i] * g),
+            };
+            left[i] = l * f;
+            right[i] = r * f;
         }
     }
 
