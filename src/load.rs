@@ -90,6 +90,28 @@ impl LoadedSession {
         }
     }
 
+    /// The session with every track still loading (offline, playing silence), at `rate_hz`: the mixer builds
+    /// its engine from this at once and puts each stem in with [`crate::engine::CommandKind::ReplaceSource`]
+    /// as [`load_each`] delivers it.
+    pub fn pending(session: Session, rate_hz: u32) -> LoadedSession {
+        let tracks = (0..session.file.tracks.len())
+            .map(|i| TrackAudio {
+                name: session.file.tracks[i].display_name(),
+                path: session.track_path(i),
+                audio: Err("loading".into()),
+                warnings: Vec::new(),
+                source_rate_hz: 0,
+                stream: None,
+            })
+            .collect();
+        LoadedSession {
+            tempo_bpm: session.file.tempo_bpm,
+            session,
+            sample_rate_hz: rate_hz,
+            tracks,
+        }
+    }
+
     /// Like [`LoadedSession::load`], for offline render: stems that are plain PCM WAV files at the session
     /// rate are streamed from disk (bounded memory, no decode pass before mixing); the rest are decoded.
     pub fn load_streaming(session: Session, rate_override: Option<u32>) -> LoadedSession {
@@ -280,4 +302,99 @@ impl LoadedSession {
             buses,
         ))
     }
+}
+
+/// Progress of [`load_each`].
+#[derive(Debug)]
+pub enum LoadProgress {
+    /// Track `index` started decoding.
+    Started(usize),
+    /// Track `index` is done: its audio at the session rate, or why it is offline.
+    Done(usize, TrackAudio),
+    /// Reference `index` is done: its audio at the session rate and its integrated loudness as heard (mono
+    /// on both sides), or why it cannot be played.
+    Reference(usize, Result<ReferenceAudio, String>),
+}
+
+/// A decoded reference track.
+#[derive(Clone, Debug)]
+pub struct ReferenceAudio {
+    /// Planar channels (1 or 2) at the session rate.
+    pub channels: Vec<Arc<[f32]>>,
+    /// Integrated loudness (EBU R 128), None when it cannot be measured (silence, too short).
+    pub integrated_lufs: Option<f64>,
+}
+
+/// Decode a reference at `rate_hz` and measure its integrated loudness as it will be heard.
+pub fn load_reference(path: &std::path::Path, rate_hz: u32) -> Result<ReferenceAudio, String> {
+    use crate::loudness::{Channel, LoudnessMeter};
+    let stem = crate::media::load_stem(path, Some(rate_hz)).map_err(|e| e.to_string())?;
+    let channels: Vec<Arc<[f32]>> = stem.channels.into_iter().map(Arc::from).collect();
+    if channels.is_empty() || channels.len() > 2 {
+        return Err(format!("{}: not mono or stereo", path.display()));
+    }
+    let l: &[f32] = &channels[0];
+    let r: &[f32] = channels.get(1).map(|c| &c[..]).unwrap_or(l);
+    let integrated_lufs = LoudnessMeter::new(rate_hz, &[Channel::Left, Channel::Right])
+        .and_then(|mut m| {
+            m.add_planar(&[l, r])?;
+            Ok(m.finish().integrated_lufs)
+        })
+        .ok()
+        .flatten()
+        .filter(|v| v.is_finite());
+    Ok(ReferenceAudio {
+        channels,
+        integrated_lufs,
+    })
+}
+
+/// Decode every stem of a (non-demo) session at `rate_hz`, several at once (rayon), reporting each start and
+/// each result through `report` as it happens (from the worker threads). Missing or broken stems arrive as
+/// offline tracks with the reason.
+pub fn load_each(session: &Session, rate_hz: u32, report: &(dyn Fn(LoadProgress) + Sync)) {
+    use rayon::prelude::*;
+    (0..session.file.tracks.len())
+        .into_par_iter()
+        .with_max_len(1)
+        .for_each(|i| {
+            report(LoadProgress::Started(i));
+            let t = &session.file.tracks[i];
+            let path = session.track_path(i);
+            let r = match &path {
+                Some(p) => crate::media::load_stem(p, Some(rate_hz)).map_err(|e| e.to_string()),
+                None => Err("no stem path".into()),
+            };
+            let ta = match r {
+                Ok(stem) => TrackAudio {
+                    name: t.display_name(),
+                    path,
+                    source_rate_hz: stem.source_rate,
+                    warnings: stem.warnings,
+                    audio: Ok(stem.channels.into_iter().map(Arc::from).collect()),
+                    stream: None,
+                },
+                Err(e) => TrackAudio {
+                    name: t.display_name(),
+                    path,
+                    source_rate_hz: 0,
+                    warnings: Vec::new(),
+                    audio: Err(e),
+                    stream: None,
+                },
+            };
+            report(LoadProgress::Done(i, ta));
+        });
+    let refs = session
+        .file
+        .references
+        .len()
+        .min(crate::engine::MAX_REFERENCES);
+    (0..refs).into_par_iter().with_max_len(1).for_each(|i| {
+        let r = match session.reference_path(i) {
+            Some(p) => load_reference(&p, rate_hz),
+            None => Err("no reference path".into()),
+        };
+        report(LoadProgress::Reference(i, r));
+    });
 }

@@ -59,6 +59,19 @@ impl Overview {
         }
     }
 
+    /// Add another overview's energy (another stem's share, at the same rate).
+    pub fn merge(&mut self, other: &Overview) {
+        if other.frames_per_bucket != self.frames_per_bucket {
+            return;
+        }
+        if self.energy.len() < other.energy.len() {
+            self.energy.resize(other.energy.len(), 0.0);
+        }
+        for (e, o) in self.energy.iter_mut().zip(&other.energy) {
+            *e += o;
+        }
+    }
+
     /// Level in dBFS (RMS of the summed energy) over the frames `[start, end)`, the loudest bucket
     /// in the range; `None` past the end or for silence.
     pub fn level_db(&self, start_frame: u64, end_frame: u64) -> Option<f32> {
@@ -144,7 +157,9 @@ mod tests {
         let a = vec![0.5f32; 1000];
         o.add_stem(&[&a]);
         let one = o.level_db(0, 1000).unwrap();
-        o.add_stem(&[&a, &a]);
+        let mut two = Overview::new(1000);
+        two.add_stem(&[&a, &a]);
+        o.merge(&two);
         let three = o.level_db(0, 1000).unwrap();
         assert!((one - 20.0 * 0.5f32.log10()).abs() < 1e-4, "{one}");
         assert!(

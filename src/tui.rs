@@ -1,9 +1,10 @@
 //! The terminal front end: terminal setup and restore (also on panic and signals), the background loader, the
 //! audio output, the event loop with its frame-rate cap, and the recovery file.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -11,10 +12,11 @@ use crossterm::event::{self, Event, KeyEventKind};
 
 use crate::app::{lin_to_db, App, OutputInfo, Overlay, TrackStatus};
 use crate::audio::{self, OutputOptions};
+use crate::engine::{Command, CommandKind, MemorySource};
 use crate::keymap::Keymap;
-use crate::load::{LoadedSession, DEFAULT_RATE_HZ};
+use crate::load::{load_each, LoadProgress, LoadedSession, DEFAULT_RATE_HZ};
 use crate::player::{self, PlayerHandle};
-use crate::session::Session;
+use crate::session::{Origin, Session};
 
 /// How often the recovery file is written while there are unsaved changes.
 pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(3);
@@ -38,6 +40,40 @@ struct Audio {
     player: PlayerHandle,
     output: audio::Output,
 }
+
+/// What the UI thread waits for: terminal input, signals and loader progress, all on one channel so that a
+/// signal wakes the loop at once and a stuck terminal read can never keep it from seeing one.
+enum UiEvent {
+    /// A terminal event.
+    Term(Event),
+    /// Reading the terminal failed (it is gone).
+    TermError,
+    /// SIGHUP, SIGTERM or SIGINT.
+    Signal(i32),
+    /// Loader progress of one stem.
+    Load(LoadProgress),
+    /// One stem's share of the song overview (computed on the loader's thread).
+    Overview(crate::overview::Overview),
+    /// The demo, synthesised in one piece.
+    Demo(Box<LoadedSession>),
+    /// The loader has reported every stem.
+    LoadFinished,
+}
+
+/// Why the event loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Exit {
+    /// The user quit.
+    Quit,
+    /// A signal asked us to go.
+    Signal(i32),
+    /// The terminal hung up (SSH dropped, tmux session killed) or cannot be written.
+    TerminalLost,
+}
+
+/// How long teardown (stopping audio, restoring the terminal) may take on the way out, once the session is
+/// saved or the recovery file written, before the process exits anyway.
+pub const TEARDOWN_LIMIT: Duration = Duration::from_secs(2);
 
 /// Run the mixer until the user quits or a signal arrives.
 pub fn run(opts: TuiOptions) -> Result<()> {
@@ -83,128 +119,363 @@ pub fn run(opts: TuiOptions) -> Result<()> {
         }
     }
 
-    // Signals: SIGHUP/SIGTERM/SIGINT set a flag the loop checks every frame.
-    let signalled = Arc::new(AtomicBool::new(false));
-    for sig in [
+    let (tx, rx) = mpsc::channel::<UiEvent>();
+
+    // Signals. A first SIGHUP/SIGTERM/SIGINT wakes the loop through the channel (which writes the recovery
+    // file and exits); a second one while we are still shutting down terminates at once.
+    let term_now = Arc::new(AtomicBool::new(false));
+    let sigs = [
         signal_hook::consts::SIGHUP,
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGINT,
-    ] {
-        signal_hook::flag::register(sig, signalled.clone())
+    ];
+    for sig in sigs {
+        signal_hook::flag::register_conditional_shutdown(sig, 1, term_now.clone())
             .context("installing signal handlers")?;
+        signal_hook::flag::register(sig, term_now.clone()).context("installing signal handlers")?;
+    }
+    let mut signals =
+        signal_hook::iterator::Signals::new(sigs).context("installing signal handlers")?;
+    {
+        let tx = tx.clone();
+        std::thread::Builder::new()
+            .name("ttymix-signal".into())
+            .spawn(move || {
+                for s in signals.forever() {
+                    if tx.send(UiEvent::Signal(s)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .context("starting the signal thread")?;
     }
 
-    let (tx, rx) = mpsc::channel();
-    let load_session = session;
-    std::thread::Builder::new()
-        .name("ttymix-load".into())
-        .spawn(move || {
-            let loaded = LoadedSession::load(load_session, Some(rate_hz));
-            let overview = overview_of(&loaded);
-            let _ = tx.send((loaded, overview));
-        })
-        .context("starting the loader thread")?;
+    // The loader: the demo in one piece, a session's stems one by one as they decode.
+    let is_demo = session.origin == Origin::Demo;
+    let (mut audio, mut pending_negotiated) = if is_demo {
+        (None, Some(negotiated))
+    } else {
+        // the engine runs at once with every track silent; stems arrive through ReplaceSource
+        let engine =
+            LoadedSession::pending(session.clone(), rate_hz).engine(negotiated.max_block_frames());
+        (Some(start_audio(engine, negotiated)), None)
+    };
+    {
+        let tx = tx.clone();
+        let load_session = session;
+        std::thread::Builder::new()
+            .name("ttymix-load".into())
+            .spawn(move || {
+                if is_demo {
+                    let loaded = LoadedSession::load(load_session, Some(rate_hz));
+                    let _ = tx.send(UiEvent::Overview(overview_of(&loaded)));
+                    let _ = tx.send(UiEvent::Demo(Box::new(loaded)));
+                } else {
+                    let tx = Mutex::new(tx);
+                    load_each(&load_session, rate_hz, &|p| {
+                        // the overview share is computed here, on the decoding thread, not in the UI
+                        let share = match &p {
+                            LoadProgress::Done(_, ta) => ta.audio.as_ref().ok().map(|ch| {
+                                let mut o = crate::overview::Overview::new(rate_hz);
+                                let refs: Vec<&[f32]> = ch.iter().map(|c| &c[..]).collect();
+                                o.add_stem(&refs);
+                                o
+                            }),
+                            _ => None,
+                        };
+                        let tx = tx.lock().unwrap_or_else(|e| e.into_inner());
+                        if let Some(o) = share {
+                            let _ = tx.send(UiEvent::Overview(o));
+                        }
+                        let _ = tx.send(UiEvent::Load(p));
+                    });
+                    let _ = tx
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .send(UiEvent::LoadFinished);
+                }
+            })
+            .context("starting the loader thread")?;
+    }
 
     let mut terminal = ratatui::init();
-    let result = event_loop(&mut terminal, &mut app, &opts, negotiated, rx, &signalled);
-    ratatui::restore();
-    if app.dirty {
-        // a signal, or a save on quit that failed: keep the changes in the recovery file
-        match (app.write_recovery(), app.recovery_path()) {
-            (Ok(()), Some(p)) if !signalled.load(Ordering::Relaxed) => {
-                eprintln!("unsaved changes kept in {}", p.display())
-            }
-            (Err(e), Some(p)) => {
-                eprintln!("error: {}: {}", p.display(), crate::session::io_reason(&e))
-            }
-            _ => {}
-        }
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
+    // ratatui's hook restores the screen on a panic; mouse reporting has to go too
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        hook(info);
+    }));
+    if let Ok(size) = terminal.size() {
+        app.screen_size = (size.width, size.height);
     }
+    // Terminal input on its own thread: crossterm's read can spin forever on a hung-up tty, so the event
+    // loop never calls it itself.
+    {
+        let tx = tx.clone();
+        std::thread::Builder::new()
+            .name("ttymix-input".into())
+            .spawn(move || loop {
+                match event::read() {
+                    Ok(e) => {
+                        if tx.send(UiEvent::Term(e)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => {
+                        let _ = tx.send(UiEvent::TermError);
+                        break;
+                    }
+                }
+            })
+            .context("starting the input thread")?;
+    }
+    drop(tx);
+    let watch = TtyWatch::new();
+    let result = event_loop(
+        &mut terminal,
+        &mut app,
+        &opts,
+        &mut audio,
+        &mut pending_negotiated,
+        &rx,
+        &watch,
+    );
+    let exit = match &result {
+        Ok(e) => *e,
+        Err(_) => Exit::TerminalLost,
+    };
+    // Unsaved changes go to the recovery file first, before anything that could block.
+    let recovery = if app.dirty {
+        Some(app.write_recovery())
+    } else {
+        None
+    };
+    {
+        // Never hang on the way out: a stuck audio backend or a tty that no longer drains. (The session
+        // was saved or the recovery file written above.)
+        let code = match exit {
+            Exit::Quit => 0,
+            Exit::Signal(s) => 128 + s,
+            Exit::TerminalLost => 1,
+        };
+        let _ = std::thread::Builder::new()
+            .name("ttymix-exit-watchdog".into())
+            .spawn(move || {
+                std::thread::sleep(TEARDOWN_LIMIT);
+                std::process::exit(code);
+            });
+    }
+    if let Some(a) = audio.take() {
+        drop(a.output.stop());
+        drop(a.player);
+    }
+    if exit != Exit::TerminalLost {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        ratatui::restore();
+    }
+    if exit != Exit::Quit {
+        // the terminal is gone or we were told to go: nobody reads what we would print
+        std::process::exit(match exit {
+            Exit::Signal(s) => 128 + s,
+            _ => 1,
+        });
+    }
+    let mut err = std::io::stderr();
+    match (recovery, app.recovery_path()) {
+        (Some(Ok(())), Some(p)) => {
+            let _ = writeln!(err, "unsaved changes kept in {}", p.display());
+        }
+        (Some(Err(e)), Some(p)) => {
+            let _ = writeln!(
+                err,
+                "error: {}: {}",
+                p.display(),
+                crate::session::io_reason(&e)
+            );
+        }
+        _ => {}
+    }
+    let mut out = std::io::stdout();
     for line in &app.peek_lines {
-        println!("{line}");
+        let _ = writeln!(out, "{line}");
     }
     if !app.message.is_empty()
         && (app.message.starts_with("save failed") || app.message.starts_with("demo:"))
     {
-        eprintln!("{}", app.message);
+        let _ = writeln!(err, "{}", app.message);
     }
-    result
+    result.map(|_| ())
+}
+
+fn start_audio(engine: crate::engine::Engine, n: audio::Negotiated) -> Audio {
+    let (player, callback) = player::bridge(engine, 1024);
+    let output = audio::start(n, Box::new(callback));
+    Audio { player, output }
+}
+
+/// Watches the controlling terminal's file descriptors for a hang-up.
+struct TtyWatch {
+    fds: Vec<i32>,
+}
+
+impl TtyWatch {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        let mut fds = Vec::new();
+        if std::io::stdin().is_terminal() {
+            fds.push(0);
+        }
+        if std::io::stdout().is_terminal() {
+            fds.push(1);
+        }
+        Self { fds }
+    }
+
+    /// True when a terminal descriptor reports hang-up or error (the pty's other side is gone).
+    fn hung_up(&self) -> bool {
+        let mut p: Vec<libc::pollfd> = self
+            .fds
+            .iter()
+            .map(|&fd| libc::pollfd {
+                fd,
+                events: 0,
+                revents: 0,
+            })
+            .collect();
+        if p.is_empty() {
+            return false;
+        }
+        // SAFETY: `p` is a valid array of `p.len()` pollfd structs; a zero timeout never blocks.
+        let n = unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, 0) };
+        n > 0
+            && p.iter()
+                .any(|f| f.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0)
+    }
 }
 
 fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     opts: &TuiOptions,
-    negotiated: audio::Negotiated,
-    rx: mpsc::Receiver<(LoadedSession, crate::overview::Overview)>,
-    signalled: &AtomicBool,
-) -> Result<()> {
+    audio: &mut Option<Audio>,
+    negotiated: &mut Option<audio::Negotiated>,
+    rx: &mpsc::Receiver<UiEvent>,
+    watch: &TtyWatch,
+) -> Result<Exit> {
     let frame = Duration::from_secs_f64(1.0 / opts.fps.clamp(1, 240) as f64);
     let start = Instant::now();
-    let mut negotiated = Some(negotiated);
-    let mut audio: Option<Audio> = None;
     let mut dirty_view = true;
     let mut last_draw = Instant::now() - frame;
     let mut last_recovery = Instant::now();
     let mut recovery_gen = 0u64;
     let mut last_message = String::new();
     loop {
-        if signalled.load(Ordering::Relaxed) {
-            if app.dirty {
-                app.write_recovery().ok();
-            }
-            return Ok(());
-        }
-        if let Ok((loaded, overview)) = rx.try_recv() {
-            let mut loaded = loaded;
-            app.overview = overview;
-            if app.generation > 0 && app.track_count() == loaded.session.file.tracks.len() {
-                loaded.session.file = app.session.file.clone();
-            }
-            let status = loaded
-                .tracks
-                .iter()
-                .map(|t| match &t.audio {
-                    Ok(_) => TrackStatus::Online,
-                    Err(e) => TrackStatus::Offline(e.clone()),
-                })
-                .collect();
-            // the engine starts from the session as edited so far: keep only transport commands
-            app.outbox
-                .retain(|c| matches!(c.kind, crate::engine::CommandKind::Transport(_)));
-            if let Some(n) = negotiated.take() {
-                let engine = loaded.engine(n.max_block_frames());
-                let (player, callback) = player::bridge(engine, 1024);
-                let output = audio::start(n, Box::new(callback));
-                output.set_auto_reconnect(Some(crate::play::RECONNECT_INTERVAL));
-                audio = Some(Audio { player, output });
-            }
-            app.loaded(
-                loaded.session.clone(),
-                status,
-                loaded.sample_rate_hz,
-                loaded.length_frames(),
-            );
-            dirty_view = true;
-        }
         let timeout = frame.saturating_sub(last_draw.elapsed());
-        if event::poll(timeout)? {
-            match event::read()? {
-                Event::Key(k) if k.kind != KeyEventKind::Release => {
+        let mut next = rx.recv_timeout(timeout).ok();
+        while let Some(ev) = next.take() {
+            match ev {
+                UiEvent::Signal(s) => {
+                    // at once: the terminal may already be gone
+                    if app.dirty {
+                        app.write_recovery().ok();
+                    }
+                    return Ok(Exit::Signal(s));
+                }
+                UiEvent::TermError => return Ok(Exit::TerminalLost),
+                UiEvent::Term(Event::Key(k)) if k.kind != KeyEventKind::Release => {
                     app.handle_key(&k);
                     dirty_view = true;
                 }
-                Event::Resize(..) => dirty_view = true,
-                _ => {}
+                UiEvent::Term(Event::Mouse(m)) => {
+                    if app.handle_mouse(&m) {
+                        dirty_view = true;
+                    }
+                }
+                UiEvent::Term(Event::Resize(w, h)) => {
+                    app.screen_size = (w, h);
+                    dirty_view = true;
+                }
+                UiEvent::Term(_) => {}
+                UiEvent::Load(LoadProgress::Started(i)) => {
+                    app.track_started(i);
+                    dirty_view = true;
+                }
+                UiEvent::Load(LoadProgress::Done(i, ta)) => {
+                    let result = match &ta.audio {
+                        Ok(ch) => Ok(ch.first().map(|c| c.len()).unwrap_or(0) as u64),
+                        Err(e) => Err(e.clone()),
+                    };
+                    if let (Ok(ch), Some(a)) = (&ta.audio, audio.as_mut()) {
+                        // built here; the audio thread only swaps it in
+                        let source: Box<dyn crate::engine::Source> =
+                            Box::new(MemorySource::new(ch.clone()));
+                        a.player.send(Command::now(CommandKind::ReplaceSource {
+                            track: i as u16,
+                            source,
+                        }));
+                    }
+                    app.track_loaded(i, result);
+                    dirty_view = true;
+                }
+                UiEvent::Load(LoadProgress::Reference(i, r)) => {
+                    let result = match r {
+                        Ok(ra) => {
+                            if let Some(a) = audio.as_mut() {
+                                a.player.send(Command::now(CommandKind::SetReference {
+                                    index: i as u8,
+                                    source: Box::new(MemorySource::new(ra.channels)),
+                                }));
+                            }
+                            Ok(ra.integrated_lufs)
+                        }
+                        Err(e) => Err(e),
+                    };
+                    app.reference_loaded(i, result);
+                    dirty_view = true;
+                }
+                UiEvent::Overview(o) => {
+                    app.overview.merge(&o);
+                    dirty_view = true;
+                }
+                UiEvent::LoadFinished => {
+                    app.finish_loading_if_done();
+                    dirty_view = true;
+                }
+                UiEvent::Demo(loaded) => {
+                    let mut loaded = *loaded;
+                    if app.generation > 0 && app.track_count() == loaded.session.file.tracks.len() {
+                        loaded.session.file = app.session.file.clone();
+                    }
+                    let status = loaded
+                        .tracks
+                        .iter()
+                        .map(|t| match &t.audio {
+                            Ok(_) => TrackStatus::Online,
+                            Err(e) => TrackStatus::Offline(e.clone()),
+                        })
+                        .collect();
+                    // the engine starts from the session as edited so far: keep only transport commands
+                    app.outbox.retain(|c| {
+                        matches!(c.kind, CommandKind::Transport(_) | CommandKind::Monitor(_))
+                    });
+                    if let Some(n) = negotiated.take() {
+                        *audio = Some(start_audio(loaded.engine(n.max_block_frames()), n));
+                    }
+                    app.loaded(
+                        loaded.session.clone(),
+                        status,
+                        loaded.sample_rate_hz,
+                        loaded.length_frames(),
+                    );
+                    dirty_view = true;
+                }
             }
             // drain everything pending before drawing
-            while event::poll(Duration::ZERO)? {
-                match event::read()? {
-                    Event::Key(k) if k.kind != KeyEventKind::Release => app.handle_key(&k),
-                    _ => {}
-                }
-                dirty_view = true;
-            }
+            next = rx.try_recv().ok();
+        }
+        if watch.hung_up() {
+            return Ok(Exit::TerminalLost);
         }
         if let Some(a) = audio.as_mut() {
             for cmd in app.drain_commands() {
@@ -227,11 +498,7 @@ fn event_loop(
             }
         }
         if app.quit {
-            if let Some(a) = audio.take() {
-                drop(a.output.stop());
-                drop(a.player);
-            }
-            return Ok(());
+            return Ok(Exit::Quit);
         }
         if last_draw.elapsed() >= frame {
             if let Some(a) = audio.as_ref() {
@@ -243,11 +510,10 @@ fn event_loop(
                 last_message = app.message.clone();
                 dirty_view = true;
             }
-            if app.loading {
-                dirty_view = true;
-            }
             if dirty_view {
-                terminal.draw(|f| crate::ui::draw(f, app))?;
+                if terminal.draw(|f| crate::ui::draw(f, app)).is_err() {
+                    return Ok(Exit::TerminalLost);
+                }
                 dirty_view = false;
             }
             last_draw = Instant::now();

@@ -4,8 +4,8 @@
 use assert_no_alloc::{assert_no_alloc, reset_violation_count, violation_count, AllocDisabler};
 use ttymix::engine::{
     BusInit, BusKind, Command, CommandKind, DelayState, Engine, EngineConfig, LimiterState,
-    MasterState, MemorySource, Output, ReverbState, SendState, StripId, StripParam, StripState,
-    TrackInit, TransportCommand,
+    MasterState, MemorySource, MonitorCommand, Output, ReverbState, SendState, StripId, StripParam,
+    StripState, TrackInit, TransportCommand,
 };
 
 #[global_allocator]
@@ -188,6 +188,45 @@ fn all_commands(at: u64) -> Vec<Command> {
     ] {
         v.push(Command::transport(at + 3, t));
     }
+    // the monitor section, on and off at different stamps (ramping through blocks)
+    for (k, m) in [
+        MonitorCommand::Mono(true),
+        MonitorCommand::Dim(true),
+        MonitorCommand::Dim(false),
+        MonitorCommand::Mono(false),
+        MonitorCommand::Dim(true),
+        MonitorCommand::Listen {
+            reference: Some(0),
+            gain_db: -4.0,
+        },
+        MonitorCommand::Listen {
+            reference: Some(5),
+            gain_db: 0.0,
+        },
+        MonitorCommand::Listen {
+            reference: None,
+            gain_db: 0.0,
+        },
+        MonitorCommand::Listen {
+            reference: Some(0),
+            gain_db: 2.0,
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        v.push(Command {
+            at_frame: at + 100 * k as u64,
+            kind: CommandKind::Monitor(m),
+        });
+    }
+    v.push(Command {
+        at_frame: at + 50,
+        kind: CommandKind::SetReference {
+            index: 0,
+            source: Box::new(MemorySource::from_vecs(vec![vec![0.3; 60_000]; 2])),
+        },
+    });
     v.push(Command {
         at_frame: at + 11,
         kind: CommandKind::ReplaceSource {
@@ -247,6 +286,14 @@ fn push_and_process_never_allocate() {
         let retired = e.take_retired_source();
         assert!(retired.is_some(), "round {round}: old source handed back");
         drop(retired);
+        // from the second round on, the replaced reference comes back too
+        let reference = e.take_retired_source();
+        assert_eq!(
+            reference.is_some(),
+            round > 0,
+            "round {round}: old reference handed back"
+        );
+        drop(reference);
     }
     assert_eq!(violation_count(), 0, "allocations inside the audio path");
     // the routing commands really ran: each round refuses the same loop/kind/master ones

@@ -195,3 +195,171 @@ fn play_mute_fader_save_quit_then_sighup_and_restore() {
     assert!(session_file(&dir.path().join("ttymix.toml")).tracks[1].solo);
     assert!(!rec.exists());
 }
+
+/// True while `pid` exists and is not a zombie.
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => s
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+fn assert_gone_within(pid: u32, limit: Duration, what: &str) -> Duration {
+    let t0 = Instant::now();
+    while alive(pid) {
+        if t0.elapsed() > limit {
+            // do not leave it behind
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("ttymix (pid {pid}) still running {limit:?} after {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t0.elapsed()
+}
+
+/// The terminal going away (tmux kill-session closes the pty: SIGHUP and a hung-up tty) and a plain SIGTERM
+/// both end the process within seconds, with the unsaved change in the recovery file, offered on the next
+/// start. (Regression: crossterm spun forever reading the dead tty and SIGTERM was swallowed.)
+#[test]
+fn killed_session_and_sigterm_exit_promptly_and_keep_the_change() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_sine(&dir.path().join("a_bass.wav"), 110.0, 5.0);
+    write_sine(&dir.path().join("b_lead.wav"), 880.0, 5.0);
+    let rec = dir.path().join("ttymix.toml.recovery");
+    let t = Tmux {
+        socket: format!("ttymix-kill-{}", std::process::id()),
+    };
+
+    // 1. the whole tmux session goes away
+    t.start(dir.path());
+    t.wait_for("loaded");
+    t.keys(&["Space", "m"]);
+    t.wait_for("[+]");
+    let pid = t.pid();
+    assert!(alive(pid));
+    assert!(t.cmd(&["kill-session", "-t", "t"]).status.success());
+    let took = assert_gone_within(pid, Duration::from_secs(3), "tmux kill-session");
+    eprintln!("exit after kill-session: {took:?}");
+    let r = session_file(&rec);
+    assert!(r.tracks[0].mute, "{r:?}");
+    assert!(!dir.path().join("ttymix.toml").exists());
+
+    // 2. the next start offers it; take it, change more, then SIGTERM
+    t.start(dir.path());
+    t.wait_for("restore? y/n");
+    t.keys(&["y"]);
+    t.wait_for("restored");
+    t.keys(&["l", "s"]);
+    t.wait_for("m S");
+    let pid = t.pid();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let took = assert_gone_within(pid, Duration::from_secs(3), "SIGTERM");
+    eprintln!("exit after SIGTERM: {took:?}");
+    let r = session_file(&rec);
+    assert!(r.tracks[0].mute && r.tracks[1].solo, "{r:?}");
+
+    // 3. and once more it is offered
+    t.wait_exit();
+    t.start(dir.path());
+    t.wait_for("restore? y/n");
+    t.keys(&["n"]);
+    t.wait_for("recovery file discarded");
+    t.keys(&["q"]);
+    t.wait_exit();
+    assert!(!rec.exists());
+}
+
+/// Bytes the pane writes to the terminal during `secs`.
+fn bytes_written(t: &Tmux, dir: &Path, secs: f32) -> Vec<u8> {
+    let log = dir.join(format!("pipe-{}.log", Instant::now().elapsed().as_nanos()));
+    let cmd = format!("cat > '{}'", log.display());
+    assert!(t
+        .cmd(&["pipe-pane", "-o", "-t", "t", &cmd])
+        .status
+        .success());
+    std::thread::sleep(Duration::from_secs_f32(secs));
+    assert!(t.cmd(&["pipe-pane", "-t", "t"]).status.success());
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::read(&log).unwrap_or_default()
+}
+
+/// Terminal conditions with the real binary: nothing is written while nothing changes; while playing the
+/// redraws stay under the `--fps` cap; below 80x24 it says so.
+#[test]
+fn redraw_only_on_change_fps_cap_and_minimum_size() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_sine(&dir.path().join("a.wav"), 220.0, 30.0);
+    let t = Tmux {
+        socket: format!("ttymix-cond-{}", std::process::id()),
+    };
+    let bin = env!("CARGO_BIN_EXE_ttymix");
+    let line = format!(
+        "exec '{bin}' '{}' --output none --fps 5",
+        dir.path().display()
+    );
+    let o = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &line,
+    ]);
+    assert!(o.status.success());
+    t.wait_for("loaded");
+    std::thread::sleep(Duration::from_millis(500));
+    // idle: not a byte
+    let idle = bytes_written(&t, dir.path(), 2.0);
+    assert_eq!(idle.len(), 0, "wrote {} bytes while idle", idle.len());
+    // playing at --fps 5: the clock changes every frame, so there are about 5 frames a second and never
+    // more. Each ratatui frame ends by hiding the cursor again: count those.
+    t.keys(&["Space"]);
+    t.wait_for("PLAY");
+    let playing = bytes_written(&t, dir.path(), 3.0);
+    let text = String::from_utf8_lossy(&playing);
+    let frames = text.matches("\u{1b}[?25l").count();
+    eprintln!("{frames} frames, {} bytes in 3 s at --fps 5", playing.len());
+    assert!(
+        frames >= 5,
+        "only {frames} frames in 3 s while playing:\n{text:?}"
+    );
+    assert!(frames <= 3 * 5 + 2, "{frames} frames in 3 s with --fps 5");
+    t.keys(&["q"]);
+    t.wait_exit();
+
+    // below 80x24 it says so
+    let line = format!("exec '{bin}' '{}' --output none", dir.path().display());
+    let o = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "70",
+        "-y",
+        "20",
+        &line,
+    ]);
+    assert!(o.status.success());
+    t.wait_for("terminal too small: need 80x24, have 70x20");
+    t.keys(&["q"]);
+    t.wait_exit();
+}

@@ -6,10 +6,12 @@ pub mod params;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
+use crate::engine::monitor::DIM_DB;
 use crate::engine::{
-    BusKind, Command, MasterState, StripId, StripParam, StripState, TransportCommand,
+    BusKind, Command, CommandKind, MasterState, MonitorCommand, StripId, StripParam, StripState,
+    TransportCommand,
 };
 use crate::keymap::{Action, Keymap, Mode, Resolution};
 use crate::session::{MarkerConfig, Origin, Session, SessionFile};
@@ -26,8 +28,10 @@ pub const PEAK_HOLD_MS: u64 = 1500;
 /// A track's loading state.
 #[derive(Clone, Debug, PartialEq)]
 pub enum TrackStatus {
-    /// Still decoding.
+    /// Waiting to be decoded.
     Loading,
+    /// Being decoded now.
+    Decoding,
     /// Playing from memory.
     Online,
     /// Missing or broken stem: the reason.
@@ -138,6 +142,54 @@ pub struct OutputInfo {
     pub xruns: u64,
 }
 
+/// What the strip meters show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MeterMode {
+    /// Sample peak with peak hold (the default).
+    #[default]
+    Peak,
+    /// RMS over 300 ms.
+    Rms,
+    /// Loudness: the master shows momentary and short-term LUFS; tracks, whose loudness is not measured,
+    /// show RMS.
+    Loudness,
+}
+
+impl MeterMode {
+    /// The next mode in the cycle peak → RMS → loudness → peak.
+    pub fn next(self) -> Self {
+        match self {
+            MeterMode::Peak => MeterMode::Rms,
+            MeterMode::Rms => MeterMode::Loudness,
+            MeterMode::Loudness => MeterMode::Peak,
+        }
+    }
+
+    /// Short label.
+    pub fn label(self) -> &'static str {
+        match self {
+            MeterMode::Peak => "peak",
+            MeterMode::Rms => "rms",
+            MeterMode::Loudness => "lufs",
+        }
+    }
+}
+
+/// A reference track's state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReferenceState {
+    /// Display name.
+    pub name: String,
+    /// Loading, online or offline (with the reason).
+    pub status: TrackStatus,
+    /// Integrated loudness as heard, when measurable.
+    pub integrated_lufs: Option<f64>,
+}
+
+/// Largest gain a loudness match may apply to a reference, dB (a quiet reference is not pushed into
+/// clipping).
+pub const REFERENCE_MAX_GAIN_DB: f32 = 12.0;
+
 /// A pop-up over the mixer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Overlay {
@@ -225,6 +277,21 @@ pub struct App {
     pub no_color: bool,
     /// The last "peek numbers" line (printed to stdout after exit).
     pub peek_lines: Vec<String>,
+    /// Mono check on the monitor (listening only: not saved, never rendered).
+    pub mono: bool,
+    /// Monitor dimmed by 20 dB (listening only).
+    pub dim: bool,
+    /// What the meters show.
+    pub meter_mode: MeterMode,
+    /// The session's reference tracks.
+    pub references: Vec<ReferenceState>,
+    /// The reference being listened to (None: the mix).
+    pub listening: Option<usize>,
+    /// The mix's integrated loudness when we last switched away from it (while a reference plays, the
+    /// live loudness meter measures the reference).
+    pub mix_lufs: Option<f32>,
+    /// Terminal size in cells (columns, rows), for mouse hit-testing.
+    pub screen_size: (u16, u16),
     undo: Vec<Edit>,
     redo: Vec<Edit>,
 }
@@ -242,6 +309,12 @@ pub const PAN_FINE_STEP: f32 = 0.01;
 impl App {
     /// A new app for `session` (tracks still loading).
     pub fn new(session: Session, keymap: Keymap, rate_hz: u32) -> App {
+        let mut a = App::bare(session, keymap, rate_hz);
+        a.references = reference_states(&a.session);
+        a
+    }
+
+    fn bare(session: Session, keymap: Keymap, rate_hz: u32) -> App {
         let n = session.file.tracks.len();
         App {
             session,
@@ -275,6 +348,13 @@ impl App {
             ascii: false,
             no_color: false,
             peek_lines: Vec::new(),
+            screen_size: (80, 24),
+            mono: false,
+            dim: false,
+            meter_mode: MeterMode::Peak,
+            references: Vec::new(),
+            listening: None,
+            mix_lufs: None,
             undo: Vec::new(),
             redo: Vec::new(),
         }
@@ -368,10 +448,131 @@ impl App {
         }
         self.levels = vec![StripLevels::default(); status.len()];
         self.status = status;
+        if self.references.len() != self.session.file.references.len() {
+            self.references = reference_states(&self.session);
+        }
         self.rate_hz = rate_hz;
         self.length_frames = length_frames;
-        self.loading = false;
         self.selected = self.selected.min(self.master_index());
+        self.finish_loading_if_done();
+    }
+
+    /// Track `index` started decoding.
+    pub fn track_started(&mut self, index: usize) {
+        if let Some(s) = self.status.get_mut(index) {
+            if *s == TrackStatus::Loading {
+                *s = TrackStatus::Decoding;
+            }
+        }
+    }
+
+    /// Track `index` finished loading: online with its length, or offline with the reason. The rest of the
+    /// session keeps working either way; when no track is left loading the status line says so.
+    pub fn track_loaded(&mut self, index: usize, result: Result<u64, String>) {
+        let Some(s) = self.status.get_mut(index) else {
+            return;
+        };
+        *s = match result {
+            Ok(len) => {
+                self.length_frames = self.length_frames.max(len);
+                TrackStatus::Online
+            }
+            Err(reason) => TrackStatus::Offline(reason),
+        };
+        self.finish_loading_if_done();
+    }
+
+    /// Reference `index` finished loading: its integrated loudness, or why it is offline.
+    pub fn reference_loaded(&mut self, index: usize, result: Result<Option<f64>, String>) {
+        if let Some(r) = self.references.get_mut(index) {
+            match result {
+                Ok(lufs) => {
+                    r.status = TrackStatus::Online;
+                    r.integrated_lufs = lufs;
+                }
+                Err(e) => {
+                    r.status = TrackStatus::Offline(e.clone());
+                    self.message = format!("reference {}: {e}", index + 1);
+                }
+            }
+        }
+    }
+
+    fn cycle_reference(&mut self) {
+        if self.references.is_empty() {
+            self.message =
+                "no reference tracks: add [[reference]] file = \"song.wav\" to the session".into();
+            return;
+        }
+        let online: Vec<usize> = (0..self.references.len())
+            .filter(|&i| self.references[i].status == TrackStatus::Online)
+            .collect();
+        if online.is_empty() && self.listening.is_none() {
+            self.message = match self.references.iter().find_map(|r| match &r.status {
+                TrackStatus::Offline(e) => Some(e.clone()),
+                _ => None,
+            }) {
+                Some(e) => format!("no reference can play: {e}"),
+                None => "references still loading".into(),
+            };
+            return;
+        }
+        if self.listening.is_none() {
+            self.mix_lufs = Some(self.loudness.integrated_lufs).filter(|v| v.is_finite());
+        }
+        let next = match self.listening {
+            None => online.first().copied(),
+            Some(i) => online.iter().copied().find(|&j| j > i),
+        };
+        let Some(j) = next else {
+            self.listening = None;
+            self.outbox
+                .push(Command::now(CommandKind::Monitor(MonitorCommand::Listen {
+                    reference: None,
+                    gain_db: 0.0,
+                })));
+            self.message = "listening to the mix".into();
+            return;
+        };
+        let r = &self.references[j];
+        let (gain_db, how) = match (self.mix_lufs, r.integrated_lufs) {
+            (Some(mix), Some(rl)) => {
+                let g = (mix as f64 - rl) as f32;
+                let g = g.min(REFERENCE_MAX_GAIN_DB);
+                (
+                    g,
+                    format!("loudness-matched {g:+.1} dB (mix {mix:.1}, ref {rl:.1} LUFS)"),
+                )
+            }
+            (None, _) => (
+                0.0,
+                "at unity: the mix loudness is not measured yet (play the mix first)".to_string(),
+            ),
+            (_, None) => (0.0, "at unity: its loudness cannot be measured".to_string()),
+        };
+        self.message = format!("reference {}: {} {how}", j + 1, r.name);
+        self.listening = Some(j);
+        self.outbox
+            .push(Command::now(CommandKind::Monitor(MonitorCommand::Listen {
+                reference: Some(j as u8),
+                gain_db,
+            })));
+    }
+
+    /// Tracks whose loading has finished (online or offline).
+    pub fn tracks_done(&self) -> usize {
+        self.status
+            .iter()
+            .filter(|s| matches!(s, TrackStatus::Online | TrackStatus::Offline(_)))
+            .count()
+    }
+
+    /// Leave the loading state once every track is done (online or offline).
+    pub fn finish_loading_if_done(&mut self) {
+        if !self.loading || self.tracks_done() < self.status.len() {
+            return;
+        }
+        self.loading = false;
         let offline = self
             .status
             .iter()
@@ -472,6 +673,34 @@ impl App {
         match self.keymap.feed_event(key) {
             Some(Resolution::Matched(a)) => self.action(a),
             Some(Resolution::Pending) | Some(Resolution::NotFound) | None => {}
+        }
+    }
+
+    /// Handle a mouse event: a left click selects the strip under it, the wheel over a strip selects it and
+    /// moves its fader 1 dB per notch. Returns true when something changed.
+    pub fn handle_mouse(&mut self, m: &MouseEvent) -> bool {
+        let (w, h) = self.screen_size;
+        let area = ratatui::layout::Rect::new(0, 0, w, h);
+        let Some(strip) = crate::ui::strip_at(self, area, m.column, m.row) else {
+            return false;
+        };
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.selected = strip;
+                self.keep_selected_in_view_hint();
+                true
+            }
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                self.selected = strip;
+                let up = matches!(m.kind, MouseEventKind::ScrollUp);
+                self.action(if up {
+                    Action::FaderUp
+                } else {
+                    Action::FaderDown
+                });
+                true
+            }
+            _ => false,
         }
     }
 
@@ -760,9 +989,27 @@ impl App {
                 let p = self.selected_param();
                 self.set_param(p, p.spec().default);
             }
-            Action::MonoCheck | Action::Dim | Action::CycleReference | Action::ToggleMeterMode => {
-                self.message = format!("{}: not available yet", a.description());
+            Action::MonoCheck => {
+                self.mono = !self.mono;
+                self.outbox
+                    .push(Command::now(CommandKind::Monitor(MonitorCommand::Mono(
+                        self.mono,
+                    ))));
+                self.message = format!("mono check {}", on_off(self.mono));
             }
+            Action::Dim => {
+                self.dim = !self.dim;
+                self.outbox
+                    .push(Command::now(CommandKind::Monitor(MonitorCommand::Dim(
+                        self.dim,
+                    ))));
+                self.message = format!("dim {} ({} dB on the monitor)", on_off(self.dim), DIM_DB);
+            }
+            Action::ToggleMeterMode => {
+                self.meter_mode = self.meter_mode.next();
+                self.message = format!("meters: {}", self.meter_mode.label());
+            }
+            Action::CycleReference => self.cycle_reference(),
             Action::Help => self.overlay = Overlay::Help(0),
             Action::PeekNumbers => {
                 let line = self.peek_line();
@@ -926,6 +1173,35 @@ pub fn recovery_path_for(session: &Session) -> Option<PathBuf> {
     let mut s = p.into_os_string();
     s.push(".recovery");
     Some(PathBuf::from(s))
+}
+
+fn reference_states(session: &Session) -> Vec<ReferenceState> {
+    session
+        .file
+        .references
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ReferenceState {
+            name: r.display_name(),
+            status: if i < crate::engine::MAX_REFERENCES {
+                TrackStatus::Loading
+            } else {
+                TrackStatus::Offline(format!(
+                    "more than {} references",
+                    crate::engine::MAX_REFERENCES
+                ))
+            },
+            integrated_lufs: None,
+        })
+        .collect()
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off"
+    }
 }
 
 /// dB with one decimal, `-inf` for silence.

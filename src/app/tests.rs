@@ -6,6 +6,7 @@ use crate::session::TrackConfig;
 enum C {
     S(StripId, StripParam),
     T(TransportCommand),
+    M(crate::engine::MonitorCommand),
 }
 
 fn drain(app: &mut App) -> Vec<C> {
@@ -16,7 +17,10 @@ fn drain(app: &mut App) -> Vec<C> {
             match c.kind {
                 CommandKind::Strip { strip, param } => C::S(strip, param),
                 CommandKind::Transport(t) => C::T(t),
-                CommandKind::ReplaceSource { .. } => panic!("unexpected ReplaceSource"),
+                CommandKind::Monitor(m) => C::M(m),
+                CommandKind::ReplaceSource { .. } | CommandKind::SetReference { .. } => {
+                    panic!("unexpected source command")
+                }
             }
         })
         .collect()
@@ -927,4 +931,210 @@ fn inspector_edits_drive_the_engine_to_the_edited_session() {
     };
     assert!(diff(&want, &untouched) > 0.05, "the edits change the sound");
     assert!(diff(&got, &want) < 1e-5, "{}", diff(&got, &want));
+}
+#[test]
+fn mono_dim_and_meter_mode_are_monitor_only() {
+    use crate::engine::MonitorCommand::{Dim, Mono};
+    let d = tempfile::tempdir().unwrap();
+    let mut a = app(d.path(), 2);
+    press(&mut a, &[ch('c')]);
+    assert!(a.mono);
+    assert_eq!(drain(&mut a), vec![C::M(Mono(true))]);
+    assert_eq!(a.message, "mono check on");
+    press(&mut a, &[ch('d'), ch('c')]);
+    assert!(a.dim && !a.mono);
+    assert_eq!(drain(&mut a), vec![C::M(Dim(true)), C::M(Mono(false))]);
+    assert_eq!(a.message, "mono check off");
+    press(&mut a, &[ch('d')]);
+    assert_eq!(drain(&mut a), vec![C::M(Dim(false))]);
+    // listening aids are not edits: nothing to save, nothing to undo, nothing in the session file
+    assert!(!a.dirty);
+    assert_eq!(a.generation, 0);
+    press(&mut a, &[ch('u')]);
+    assert_eq!(a.message, "nothing to undo");
+    // meter mode cycles peak → rms → loudness → peak and emits nothing
+    assert_eq!(a.meter_mode, MeterMode::Peak);
+    press(&mut a, &[ch('v')]);
+    assert_eq!(
+        (a.meter_mode, a.message.as_str()),
+        (MeterMode::Rms, "meters: rms")
+    );
+    press(&mut a, &[ch('v')]);
+    assert_eq!(a.meter_mode, MeterMode::Loudness);
+    press(&mut a, &[ch('v')]);
+    assert_eq!(a.meter_mode, MeterMode::Peak);
+    assert_eq!(drain(&mut a), vec![]);
+    assert!(!a.dirty);
+}
+
+/// The strip meters follow the mode: a track at −6 dB peak / −30 dB RMS fills far less in RMS mode; the
+/// master shows momentary/short-term LUFS in loudness mode; the transport bar names the states.
+#[test]
+fn meter_mode_changes_what_the_bars_show() {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    let d = tempfile::tempdir().unwrap();
+    let mut a = app(d.path(), 2);
+    let p = 10f32.powf(-6.0 / 20.0);
+    let r = 10f32.powf(-30.0 / 20.0);
+    a.levels[0].update([p, p], [r, r], 0.0, 0);
+    a.master_levels.update([p, p], [r, r], 0.0, 0);
+    a.loudness.momentary_lufs = -12.0;
+    a.loudness.short_term_lufs = -12.0;
+    let area = Rect::new(0, 0, 80, 24);
+    let filled = |a: &App, col: u16| {
+        let mut b = Buffer::empty(area);
+        crate::ui::render(a, area, &mut b);
+        (0..24)
+            .filter(|&y| {
+                matches!(
+                    b[(col, y)].symbol(),
+                    "█" | "▇" | "▆" | "▅" | "▄" | "▃" | "▂" | "▁"
+                )
+            })
+            .count()
+    };
+    let peak_rows = filled(&a, 4);
+    let master_x = 80 - crate::ui::MASTER_WIDTH + 1 + 4;
+    let master_peak = filled(&a, master_x);
+    a.action(Action::ToggleMeterMode);
+    let rms_rows = filled(&a, 4);
+    assert!(
+        peak_rows > rms_rows + 2,
+        "peak {peak_rows} rows, rms {rms_rows}"
+    );
+    a.action(Action::ToggleMeterMode);
+    assert_eq!(filled(&a, 4), rms_rows, "tracks show RMS in loudness mode");
+    let master_lufs = filled(&a, master_x);
+    assert!(
+        master_lufs < master_peak
+            && master_lufs
+                > filled(
+                    &{
+                        let mut b = App::new(a.session.clone(), Keymap::builtin(), 48_000);
+                        b.loaded(a.session.clone(), vec![TrackStatus::Online; 2], 48_000, 0);
+                        b.master_levels = a.master_levels;
+                        b.meter_mode = MeterMode::Rms;
+                        b
+                    },
+                    master_x
+                ),
+        "master lufs {master_lufs} rows, peak {master_peak}"
+    );
+    a.action(Action::MonoCheck);
+    a.action(Action::Dim);
+    let mut b = Buffer::empty(area);
+    crate::ui::render(&a, area, &mut b);
+    let top: String = (0..80).map(|x| b[(x, 0)].symbol().to_string()).collect();
+    assert!(
+        top.contains("meters lufs") && top.contains("MONO") && top.contains("DIM"),
+        "{top}"
+    );
+}
+
+#[test]
+fn cycle_reference_goes_mix_ref1_ref2_mix_loudness_matched() {
+    use crate::engine::MonitorCommand::Listen;
+    use crate::session::ReferenceConfig;
+    let d = tempfile::tempdir().unwrap();
+    let mut a = app(d.path(), 2);
+    press(&mut a, &[ch('a')]);
+    assert!(
+        a.message.starts_with("no reference tracks"),
+        "{}",
+        a.message
+    );
+    assert_eq!(drain(&mut a), vec![]);
+
+    let mut s = session(d.path(), 2);
+    s.file.references = vec![
+        ReferenceConfig {
+            file: PathBuf::from("pro.wav"),
+            name: Some("Pro".into()),
+        },
+        ReferenceConfig {
+            file: PathBuf::from("other.flac"),
+            name: None,
+        },
+    ];
+    let mut a = App::new(s.clone(), Keymap::builtin(), 48_000);
+    a.loaded(s, vec![TrackStatus::Online; 2], 48_000, 48_000 * 60);
+    assert_eq!(a.references.len(), 2);
+    press(&mut a, &[ch('a')]);
+    assert_eq!(a.message, "references still loading");
+    assert_eq!(drain(&mut a), vec![]);
+
+    a.reference_loaded(0, Ok(Some(-9.0)));
+    a.reference_loaded(1, Err("other.flac: file not found".into()));
+    // the mix has not been measured: unity, and it says so
+    press(&mut a, &[ch('a')]);
+    assert_eq!(a.listening, Some(0));
+    assert_eq!(
+        drain(&mut a),
+        vec![C::M(Listen {
+            reference: Some(0),
+            gain_db: 0.0
+        })]
+    );
+    assert!(
+        a.message.contains("Pro") && a.message.contains("at unity"),
+        "{}",
+        a.message
+    );
+    // the offline second reference is skipped: back to the mix
+    press(&mut a, &[ch('a')]);
+    assert_eq!(a.listening, None);
+    assert_eq!(
+        drain(&mut a),
+        vec![C::M(Listen {
+            reference: None,
+            gain_db: 0.0
+        })]
+    );
+    assert_eq!(a.message, "listening to the mix");
+
+    // both online; the mix measured at -14 LUFS: ref 1 (-9) gets -5 dB, ref 2 (-20) would get +6 dB
+    a.reference_loaded(1, Ok(Some(-20.0)));
+    a.loudness.integrated_lufs = -14.0;
+    press(&mut a, &[ch('a')]);
+    assert!(
+        a.message.contains("loudness-matched -5.0 dB"),
+        "{}",
+        a.message
+    );
+    // while a reference plays the live meter measures it; the match still uses the mix's figure
+    a.loudness.integrated_lufs = -9.0;
+    press(&mut a, &[ch('a')]);
+    press(&mut a, &[ch('a')]);
+    assert_eq!(
+        drain(&mut a),
+        vec![
+            C::M(Listen {
+                reference: Some(0),
+                gain_db: -5.0
+            }),
+            C::M(Listen {
+                reference: Some(1),
+                gain_db: 6.0
+            }),
+            C::M(Listen {
+                reference: None,
+                gain_db: 0.0
+            }),
+        ]
+    );
+    assert!(a.references[1].name == "other");
+    // listening is not an edit
+    assert!(!a.dirty);
+    // a very quiet reference is not pushed more than REFERENCE_MAX_GAIN_DB
+    a.reference_loaded(1, Ok(Some(-60.0)));
+    a.loudness.integrated_lufs = -14.0;
+    press(&mut a, &[ch('a'), ch('a')]);
+    assert_eq!(
+        drain(&mut a).last(),
+        Some(&C::M(Listen {
+            reference: Some(1),
+            gain_db: REFERENCE_MAX_GAIN_DB
+        }))
+    );
 }

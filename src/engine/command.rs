@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use super::monitor::MonitorCommand;
 use super::source::Source;
 use super::strip::Output;
 
@@ -172,6 +173,16 @@ pub enum CommandKind {
     },
     /// Change the transport.
     Transport(TransportCommand),
+    /// Change the monitor section after the master (playback only; a render never sends it).
+    Monitor(MonitorCommand),
+    /// Install reference track `index` for the monitor section (a reference finished loading). The one it
+    /// replaces is handed back like a replaced track source.
+    SetReference {
+        /// Reference index (< [`crate::engine::MAX_REFERENCES`]).
+        index: u8,
+        /// The reference audio at the engine rate.
+        source: Box<dyn Source>,
+    },
     /// Put a new source on a track (a stem finished loading). The old one is handed back through
     /// [`crate::engine::Engine::take_retired_source`] so it is never dropped on the audio thread.
     ReplaceSource {
@@ -191,6 +202,12 @@ impl fmt::Debug for CommandKind {
                 .field("param", param)
                 .finish(),
             CommandKind::Transport(t) => f.debug_tuple("Transport").field(t).finish(),
+            CommandKind::Monitor(m) => f.debug_tuple("Monitor").field(m).finish(),
+            CommandKind::SetReference { index, source } => f
+                .debug_struct("SetReference")
+                .field("index", index)
+                .field("len_frames", &source.len_frames())
+                .finish(),
             CommandKind::ReplaceSource { track, source } => f
                 .debug_struct("ReplaceSource")
                 .field("track", track)

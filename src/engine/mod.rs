@@ -9,11 +9,13 @@
 //! [`Engine::process`] never allocates, locks or does I/O: everything is allocated in [`Engine::new`].
 
 pub mod command;
+pub mod monitor;
 pub mod ramp;
 pub mod source;
 pub mod strip;
 
 pub use command::{Command, CommandKind, StripId, StripParam, TransportCommand};
+pub use monitor::{Monitor, MonitorCommand, MAX_REFERENCES};
 pub use source::{MemorySource, SilentSource, Source};
 pub use strip::{
     CompState, EqBandState, EqState, GainReduction, GateState, LimiterState, MasterState, Output,
@@ -256,6 +258,7 @@ pub struct Engine {
     ins_l: Vec<Vec<f32>>,
     ins_r: Vec<Vec<f32>>,
     master: MasterStrip,
+    monitor: Monitor,
     any_solo: bool,
     pending: Vec<Command>,
     dropped_commands: u64,
@@ -406,6 +409,7 @@ impl Engine {
             clock_frames: 0,
             transport: Transport::default(),
             master: MasterStrip::new(&master, ramp_frames, rate),
+            monitor: Monitor::new(ramp_frames, max),
             buses,
             bus_order: order,
             ins_l: vec![vec![0.0; max]; nb],
@@ -733,6 +737,16 @@ impl Engine {
                             t.loop_enabled = end_frame > start_frame;
                         }
                         TransportCommand::LoopEnabled(on) => t.loop_enabled = on,
+                    }
+                }
+                CommandKind::Monitor(m) => self.monitor.set(m),
+                CommandKind::SetReference { index, source } => {
+                    if let Some(old) = self.monitor.set_reference(index as usize, source) {
+                        if self.retired.len() < self.retired.capacity() {
+                            self.retired.push(old);
+                        } else {
+                            std::mem::forget(old);
+                        }
                     }
                 }
                 CommandKind::ReplaceSource { track, source } => {
@@ -1071,6 +1085,9 @@ impl Engine {
             );
         }
         self.master.process(bus_l, bus_r);
+        // listening only; neutral (untouched) unless a monitor command arrived
+        self.monitor.select(bus_l, bus_r, pos, playing);
+        self.monitor.process(bus_l, bus_r);
     }
 }
 

@@ -765,6 +765,32 @@ pub struct SessionFile {
     /// `[[marker]]` entries (named points on the timeline), kept sorted by time.
     #[serde(default, rename = "marker", skip_serializing_if = "Vec::is_empty")]
     pub markers: Vec<MarkerConfig>,
+    /// `[[reference]]` entries: finished songs to compare the mix with (monitor only, never rendered).
+    #[serde(default, rename = "reference", skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<ReferenceConfig>,
+}
+
+/// One `[[reference]]`: a finished song to A/B the mix against.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceConfig {
+    /// Audio file, relative to the session folder or absolute.
+    pub file: PathBuf,
+    /// Display name (default: the file stem).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl ReferenceConfig {
+    /// The name shown: `name`, else the file stem.
+    pub fn display_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            self.file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| self.file.display().to_string())
+        })
+    }
 }
 
 /// One `[[marker]]`: a named point on the timeline.
@@ -1151,10 +1177,21 @@ impl Session {
         })
     }
 
+    /// Absolute path of reference `index`.
+    pub fn reference_path(&self, index: usize) -> Option<PathBuf> {
+        let r = self.file.references.get(index)?;
+        Some(if r.file.is_absolute() {
+            r.file.clone()
+        } else {
+            self.base_dir.join(&r.file)
+        })
+    }
+
     /// Every file this session reads (the session file and its stems): a render must never overwrite them.
     pub fn input_paths(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = (0..self.file.tracks.len())
             .filter_map(|i| self.track_path(i))
+            .chain((0..self.file.references.len()).filter_map(|i| self.reference_path(i)))
             .collect();
         if let Origin::File(p) = &self.origin {
             v.push(p.clone());

@@ -9,7 +9,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::Frame;
 
-use crate::app::{fmt_db, params::format_pan, App, Overlay, StripLevels, TrackStatus};
+use crate::app::{fmt_db, params::format_pan, App, MeterMode, Overlay, StripLevels, TrackStatus};
 use crate::keymap::{Action, Group};
 use meter::{scale_labels, Meter};
 
@@ -160,6 +160,19 @@ fn transport_bar(app: &App, r: Rect, buf: &mut Buffer) {
             ));
         }
     }
+    // monitor and meter states, shown only when not the default
+    if app.meter_mode != MeterMode::Peak {
+        left.push_str(&format!("  meters {}", app.meter_mode.label()));
+    }
+    if let Some(i) = app.listening {
+        left.push_str(&format!("  REF {}", i + 1));
+    }
+    if app.mono {
+        left.push_str("  MONO");
+    }
+    if app.dim {
+        left.push_str("  DIM");
+    }
     if let Some(i) = app.marker_at_or_before() {
         let m = &app.session.file.markers[i];
         left.push_str(&format!("  @{}", m.name));
@@ -266,7 +279,17 @@ fn status_line(app: &App, r: Rect, buf: &mut Buffer) {
             };
             format!("{what}: {t}_   (Enter set, Esc cancel)")
         }
-        _ if app.loading => "loading stems...".to_string(),
+        _ if app.loading && app.status.is_empty() => "loading...".to_string(),
+        _ if app.loading => format!(
+            "loading stems: {}/{} ready{}",
+            app.tracks_done(),
+            app.status.len(),
+            if app.message.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", app.message)
+            }
+        ),
         _ if !app.message.is_empty() => app.message.clone(),
         _ => "? help  q quit  space play  arrows select/fader  m s p mute solo polarity".into(),
     };
@@ -285,6 +308,34 @@ fn status_line(app: &App, r: Rect, buf: &mut Buffer) {
 
 fn strip_name(app: &App, i: usize) -> String {
     app.session.file.tracks[i].display_name()
+}
+
+/// What is under terminal cell (`col`, `row`) of a screen of `area`: a track index, or `track_count()` for
+/// the master; None elsewhere (transport bar, status line, inspector, gaps). Mirrors the layout of the
+/// mixer view, for the mouse.
+pub fn strip_at(app: &App, area: Rect, col: u16, row: u16) -> Option<usize> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT || !matches!(app.overlay, Overlay::None) {
+        return None;
+    }
+    let body = Rect::new(area.x, area.y + 1, area.width, area.height - 2);
+    if row < body.y || row >= body.bottom() || col < body.x || col >= body.right() {
+        return None;
+    }
+    if col >= body.right() - MASTER_WIDTH {
+        return Some(app.track_count());
+    }
+    let insp_w = if app.inspector { INSPECTOR_WIDTH } else { 0 };
+    let strips_w = body.width.saturating_sub(MASTER_WIDTH + insp_w);
+    let visible = (strips_w / STRIP_WIDTH).max(1) as usize;
+    let n = app.track_count();
+    let sel = app.selected.min(n.saturating_sub(1));
+    let first = if n <= visible {
+        0
+    } else {
+        sel.saturating_sub(visible - 1).min(n - visible)
+    };
+    let k = ((col - body.x) / STRIP_WIDTH) as usize;
+    (k < visible && first + k < n).then_some(first + k)
 }
 
 fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
@@ -357,14 +408,29 @@ fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
     );
 }
 
-fn meter_pair(app: &App, l: &StripLevels, x: u16, y: u16, h: u16, buf: &mut Buffer) {
+/// The two bars of a strip in the current meter mode: peak with hold, RMS, or (master only, `loudness`
+/// given) momentary and short-term LUFS on the same scale.
+fn meter_pair(
+    app: &App,
+    l: &StripLevels,
+    loudness: Option<[f32; 2]>,
+    x: u16,
+    y: u16,
+    h: u16,
+    buf: &mut Buffer,
+) {
     for (row, label) in scale_labels(h) {
         put(buf, x, y + row, 3, &label, st(app, Color::DarkGray));
     }
+    let (level, hold) = match (app.meter_mode, loudness) {
+        (MeterMode::Peak, _) => (l.peak_db, l.hold_db),
+        (MeterMode::Loudness, Some(v)) => (v, v),
+        _ => (l.rms_db, l.rms_db),
+    };
     for ch in 0..2 {
         Meter {
-            level_db: l.peak_db[ch],
-            hold_db: l.hold_db[ch],
+            level_db: level[ch],
+            hold_db: hold[ch],
             ascii: app.ascii,
             color: !app.no_color,
         }
@@ -416,16 +482,26 @@ fn track_strip(app: &App, i: usize, r: Rect, buf: &mut Buffer) {
                 "OFFLINE",
                 st(app, Color::Red).add_modifier(Modifier::BOLD),
             );
+            // the strip is narrow: the file name instead of the whole path before the reason
+            let reason = match app.session.track_path(i) {
+                Some(p) => {
+                    let full = p.display().to_string();
+                    let short = app.session.file.tracks[i].file.display().to_string();
+                    reason.replacen(&full, &short, 1)
+                }
+                None => reason.clone(),
+            };
             let chars: Vec<char> = reason.chars().collect();
             for (k, chunk) in chars.chunks(w as usize).take(meter_h as usize).enumerate() {
                 let s: String = chunk.iter().collect();
                 put(buf, r.x, r.y + 2 + k as u16, w, &s, st(app, Color::Red));
             }
         }
-        TrackStatus::Loading => put(buf, r.x, r.y + 2, w, "loading", Style::default()),
+        TrackStatus::Loading => put(buf, r.x, r.y + 2, w, "queued", st(app, Color::DarkGray)),
+        TrackStatus::Decoding => put(buf, r.x, r.y + 2, w, "decoding", st(app, Color::Yellow)),
         TrackStatus::Online => {
             clip_row(app, &l, r.x, r.y + 1, buf);
-            meter_pair(app, &l, r.x, r.y + 2, meter_h, buf);
+            meter_pair(app, &l, None, r.x, r.y + 2, meter_h, buf);
         }
     }
     let y0 = r.y + 2 + meter_h;
@@ -551,8 +627,9 @@ fn master_strip(app: &App, r: Rect, buf: &mut Buffer) {
     let meter_h = r.height.saturating_sub(9);
     let l = &app.master_levels;
     clip_row(app, l, x, r.y + 1, buf);
-    meter_pair(app, l, x, r.y + 2, meter_h, buf);
     let ld = &app.loudness;
+    let lufs = [ld.momentary_lufs, ld.short_term_lufs];
+    meter_pair(app, l, Some(lufs), x, r.y + 2, meter_h, buf);
     let fx = x + 10;
     let fw = w.saturating_sub(10);
     let rows = [
