@@ -262,10 +262,19 @@ fn update_meters(app: &mut App, a: &Audio, start: Instant) -> bool {
     let now_ms = start.elapsed().as_millis() as u64;
     let m = a.player.meters();
     let before_levels = app.levels.clone();
+    let before_buses = app.bus_levels.clone();
     let before_master = app.master_levels;
     let before_pos = app.position_frames;
     let before_loud = app.loudness;
     for (l, sm) in app.levels.iter_mut().zip(&m.tracks) {
+        l.update(
+            [sm.peak[0].take(), sm.peak[1].take()],
+            [sm.rms[0].load(), sm.rms[1].load()],
+            sm.gain_reduction_db.load(),
+            now_ms,
+        );
+    }
+    for (l, sm) in app.bus_levels.iter_mut().zip(&m.buses) {
         l.update(
             [sm.peak[0].take(), sm.peak[1].take()],
             [sm.rms[0].load(), sm.rms[1].load()],
@@ -320,6 +329,10 @@ fn update_meters(app: &mut App, a: &Audio, start: Instant) -> bool {
         .iter()
         .map(bits)
         .ne(app.levels.iter().map(bits))
+        || before_buses
+            .iter()
+            .map(bits)
+            .ne(app.bus_levels.iter().map(bits))
         || bits(&before_master) != bits(&app.master_levels)
         || before_pos != app.position_frames
         || lb(&before_loud) != lb(&app.loudness)

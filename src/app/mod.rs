@@ -209,6 +209,8 @@ pub struct App {
     pub quit: bool,
     /// Per-track meter view.
     pub levels: Vec<StripLevels>,
+    /// Per-bus meter view (session order), filled from the player's `MeterBank::buses`.
+    pub bus_levels: Vec<StripLevels>,
     /// Master meter view.
     pub master_levels: StripLevels,
     /// Master loudness.
@@ -236,6 +238,7 @@ impl App {
     /// A new app for `session` (tracks still loading).
     pub fn new(session: Session, keymap: Keymap, rate_hz: u32) -> App {
         let n = session.file.tracks.len();
+        let buses = session.file.buses.len();
         App {
             session,
             status: vec![TrackStatus::Loading; n],
@@ -261,6 +264,7 @@ impl App {
             generation: 0,
             quit: false,
             levels: vec![StripLevels::default(); n],
+            bus_levels: vec![StripLevels::default(); buses],
             master_levels: StripLevels::default(),
             loudness: Loudness::default(),
             output: OutputInfo::default(),
@@ -359,6 +363,7 @@ impl App {
             self.session.file = file;
         }
         self.levels = vec![StripLevels::default(); status.len()];
+        self.bus_levels = vec![StripLevels::default(); self.bus_count()];
         self.status = status;
         self.rate_hz = rate_hz;
         self.length_frames = length_frames;
@@ -805,6 +810,14 @@ impl App {
                 fmt_db(l.rms_db[0].max(l.rms_db[1]))
             ));
         }
+        for (b, l) in self.session.file.buses.iter().zip(&self.bus_levels) {
+            parts.push(format!(
+                "bus {} peak {} rms {}",
+                b.name,
+                fmt_db(l.peak_db[0].max(l.peak_db[1])),
+                fmt_db(l.rms_db[0].max(l.rms_db[1]))
+            ));
+        }
         let m = &self.master_levels;
         let ld = &self.loudness;
         parts.push(format!(
@@ -823,6 +836,15 @@ impl App {
     /// Take the emitted commands.
     pub fn drain_commands(&mut self) -> Vec<Command> {
         std::mem::take(&mut self.outbox)
+    }
+
+    /// The meter view of strip `s` (default levels for an index out of range).
+    pub fn strip_levels(&self, s: StripRef) -> StripLevels {
+        match s {
+            StripRef::Track(i) => self.levels.get(i).copied().unwrap_or_default(),
+            StripRef::Bus(b) => self.bus_levels.get(b).copied().unwrap_or_default(),
+            StripRef::Master => self.master_levels,
+        }
     }
 
     /// Update hold times etc.; returns nothing. `now` is used for the meter clock.

@@ -1,0 +1,332 @@
+//! One channel strip of the mixer view (a track or a bus) drawn into a buffer: name, kind tag and clip
+//! indicator, a stereo meter with dB scale and peak hold, peak, fader, pan, mute/solo/polarity, gain reduction,
+//! output, and info rows (trim, send levels).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+
+use super::meter::{scale_labels, Meter};
+use super::put;
+use crate::app::{fmt_db, params::format_pan, App, StripLevels, StripRef, TrackStatus};
+use crate::session::BusKindName;
+
+/// Rows of a strip that are not meter or info rows: name, clip, peak, fader, pan, flags, GR, output.
+pub const FIXED_ROWS: u16 = 8;
+
+/// Everything one strip shows, taken from the app.
+#[derive(Clone, Debug)]
+pub struct Strip {
+    /// Name row text.
+    pub name: String,
+    /// Kind tag left of the clip indicator: `GRP`, `REV`, `DLY` for buses, none for tracks.
+    pub tag: Option<&'static str>,
+    /// Track loading state (buses are always online).
+    pub status: TrackStatus,
+    /// Meter view.
+    pub levels: StripLevels,
+    /// Fader in dB.
+    pub gain_db: f32,
+    /// Pan −1..1.
+    pub pan: f32,
+    /// Muted.
+    pub mute: bool,
+    /// Soloed.
+    pub solo: bool,
+    /// Polarity inverted (None: the strip has no polarity switch).
+    pub polarity: Option<bool>,
+    /// Output bus name (`master` for the master).
+    pub output: String,
+    /// Info rows under the output: trim when not 0, then one row per send.
+    pub info: Vec<String>,
+    /// Selected (name reversed, fader bold).
+    pub selected: bool,
+    /// ASCII glyphs only.
+    pub ascii: bool,
+    /// Colours on.
+    pub color: bool,
+}
+
+/// A send's row: the bus name cut to fit `w` columns with the level at the right (`Verb  -12`).
+pub fn send_row(bus: &str, level_db: f32, pre_fader: bool, w: usize) -> String {
+    let lvl = if (level_db - level_db.round()).abs() < 0.05 {
+        format!("{:.0}", level_db)
+    } else {
+        format!("{:.1}", level_db)
+    };
+    let lvl = if pre_fader { format!("{lvl}p") } else { lvl };
+    let name_w = w.saturating_sub(lvl.chars().count() + 1).max(1);
+    let name: String = bus.chars().take(name_w).collect();
+    let lw = w.saturating_sub(name_w + 1);
+    format!("{name:<name_w$} {lvl:>lw$}")
+}
+
+impl Strip {
+    /// The strip of `s` (a track or a bus; None for the master, which has its own layout). `w` is the
+    /// content width (for the send rows).
+    pub fn of(app: &App, s: StripRef, w: u16) -> Option<Strip> {
+        let f = &app.session.file;
+        let w = w as usize;
+        let selected = app.selected_strip() == s;
+        let info_of = |trim_db: f32, sends: &[crate::session::SendConfig]| {
+            let mut info = Vec::new();
+            if trim_db != 0.0 {
+                info.push(format!("trim{trim_db:+.1}"));
+            }
+            for sd in sends {
+                info.push(send_row(&sd.bus, sd.level_db, sd.pre_fader, w));
+            }
+            info
+        };
+        match s {
+            StripRef::Track(i) => {
+                let t = f.tracks.get(i)?;
+                Some(Strip {
+                    name: t.display_name(),
+                    tag: None,
+                    status: app.status.get(i).cloned().unwrap_or(TrackStatus::Online),
+                    levels: app.strip_levels(s),
+                    gain_db: t.gain_db,
+                    pan: t.pan,
+                    mute: t.mute,
+                    solo: t.solo,
+                    polarity: Some(t.invert_polarity),
+                    output: t.output.clone().unwrap_or_else(|| "master".into()),
+                    info: info_of(t.trim_db, &t.sends),
+                    selected,
+                    ascii: app.ascii,
+                    color: !app.no_color,
+                })
+            }
+            StripRef::Bus(b) => {
+                let bus = f.buses.get(b)?;
+                Some(Strip {
+                    name: bus.name.clone(),
+                    tag: Some(match bus.kind {
+                        BusKindName::Group => "GRP",
+                        BusKindName::Reverb => "REV",
+                        BusKindName::Delay => "DLY",
+                    }),
+                    status: TrackStatus::Online,
+                    levels: app.strip_levels(s),
+                    gain_db: bus.gain_db,
+                    pan: bus.pan,
+                    mute: bus.mute,
+                    solo: bus.solo,
+                    polarity: None,
+                    output: bus.output.clone().unwrap_or_else(|| "master".into()),
+                    info: info_of(bus.trim_db, &bus.sends),
+                    selected,
+                    ascii: app.ascii,
+                    color: !app.no_color,
+                })
+            }
+            StripRef::Master => None,
+        }
+    }
+
+    fn st(&self, c: Color) -> Style {
+        if self.color {
+            Style::default().fg(c)
+        } else {
+            Style::default()
+        }
+    }
+
+    /// Draw into `r` (the last column is the separator) with `info_rows` rows for trim and sends at the
+    /// bottom; the meter takes the rest.
+    pub fn render(&self, r: Rect, info_rows: u16, buf: &mut Buffer) {
+        if r.width < 2 || r.height < FIXED_ROWS + 2 {
+            return;
+        }
+        let w = r.width - 1;
+        let name_style = if self.selected {
+            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else {
+            Style::default().add_modifier(Modifier::BOLD)
+        };
+        put(
+            buf,
+            r.x,
+            r.y,
+            w,
+            &format!("{:<w$}", self.name, w = w as usize),
+            name_style,
+        );
+        let info_rows = info_rows.min(r.height - FIXED_ROWS - 1);
+        let meter_h = r.height - FIXED_ROWS - info_rows;
+        let l = &self.levels;
+        match &self.status {
+            TrackStatus::Offline(reason) => {
+                put(
+                    buf,
+                    r.x,
+                    r.y + 1,
+                    w,
+                    "OFFLINE",
+                    self.st(Color::Red).add_modifier(Modifier::BOLD),
+                );
+                let chars: Vec<char> = reason.chars().collect();
+                for (k, chunk) in chars.chunks(w as usize).take(meter_h as usize).enumerate() {
+                    let s: String = chunk.iter().collect();
+                    put(buf, r.x, r.y + 2 + k as u16, w, &s, self.st(Color::Red));
+                }
+            }
+            TrackStatus::Loading => put(buf, r.x, r.y + 2, w, "loading", Style::default()),
+            TrackStatus::Online => {
+                if let Some(tag) = self.tag {
+                    put(buf, r.x, r.y + 1, 3, tag, self.st(Color::Cyan));
+                }
+                clip_row(l, self.ascii, self.color, r.x, r.y + 1, buf);
+                meter_pair(l, self.ascii, self.color, r.x, r.y + 2, meter_h, buf);
+            }
+        }
+        let y0 = r.y + 2 + meter_h;
+        let pk = l.hold_db[0].max(l.hold_db[1]);
+        put(
+            buf,
+            r.x,
+            y0,
+            w,
+            &format!("pk{:>6}", fmt_db(pk)),
+            Style::default(),
+        );
+        let fader_style = if self.selected {
+            Style::default().add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        };
+        put(
+            buf,
+            r.x,
+            y0 + 1,
+            w,
+            &format!("{:>6.1}dB", self.gain_db),
+            fader_style,
+        );
+        put(
+            buf,
+            r.x,
+            y0 + 2,
+            w,
+            &format!("pan {:>4}", format_pan(self.pan)),
+            Style::default(),
+        );
+        let on = |b: bool, c: Color| {
+            if b {
+                if self.color {
+                    Style::default().fg(Color::Black).bg(c)
+                } else {
+                    Style::default().add_modifier(Modifier::REVERSED)
+                }
+            } else {
+                self.st(Color::DarkGray)
+            }
+        };
+        // on: capital and highlighted; off: small and dim (readable without colour)
+        let flag =
+            |b: bool, upper: &'static str, lower: &'static str| if b { upper } else { lower };
+        put(
+            buf,
+            r.x,
+            y0 + 3,
+            1,
+            flag(self.mute, "M", "m"),
+            on(self.mute, Color::Red),
+        );
+        put(
+            buf,
+            r.x + 2,
+            y0 + 3,
+            1,
+            flag(self.solo, "S", "s"),
+            on(self.solo, Color::Yellow),
+        );
+        if let Some(p) = self.polarity {
+            let (pu, pl) = if self.ascii { ("P", "p") } else { ("Ø", "ø") };
+            put(buf, r.x + 4, y0 + 3, 1, flag(p, pu, pl), on(p, Color::Cyan));
+        }
+        put(
+            buf,
+            r.x,
+            y0 + 4,
+            w,
+            &format!("GR {:>4.1}", l.gain_reduction_db),
+            Style::default(),
+        );
+        put(
+            buf,
+            r.x,
+            y0 + 5,
+            w,
+            &format!("{} {}", if self.ascii { "->" } else { "→" }, self.output),
+            self.st(Color::DarkGray),
+        );
+        let rows = info_rows as usize;
+        for k in 0..rows.min(self.info.len()) {
+            let text = if k + 1 == rows && self.info.len() > rows {
+                format!("+{} more", self.info.len() - k)
+            } else {
+                self.info[k].clone()
+            };
+            put(buf, r.x, y0 + 6 + k as u16, w, &text, Style::default());
+        }
+        separator(self.ascii, self.color, r, buf);
+    }
+}
+
+/// The dB scale and a two-channel meter at (`x`, `y`), `h` rows high, 9 columns wide.
+pub fn meter_pair(
+    l: &StripLevels,
+    ascii: bool,
+    color: bool,
+    x: u16,
+    y: u16,
+    h: u16,
+    buf: &mut Buffer,
+) {
+    let dim = if color {
+        Style::default().fg(Color::DarkGray)
+    } else {
+        Style::default()
+    };
+    for (row, label) in scale_labels(h) {
+        put(buf, x, y + row, 3, &label, dim);
+    }
+    for ch in 0..2 {
+        Meter {
+            level_db: l.peak_db[ch],
+            hold_db: l.hold_db[ch],
+            ascii,
+            color,
+        }
+        .render(Rect::new(x + 4 + ch as u16 * 3, y, 2, h), buf);
+    }
+}
+
+/// The clip indicator over the meter (columns 4..9 from `x`).
+pub fn clip_row(l: &StripLevels, _ascii: bool, color: bool, x: u16, y: u16, buf: &mut Buffer) {
+    if l.clipped {
+        let s = if color {
+            Style::default().fg(Color::White).bg(Color::Red)
+        } else {
+            Style::default().add_modifier(Modifier::REVERSED)
+        };
+        put(buf, x + 4, y, 5, "CLIP!", s);
+    } else {
+        put(buf, x + 4, y, 5, "     ", Style::default());
+    }
+}
+
+/// The separator in the last column of `r`.
+pub fn separator(ascii: bool, color: bool, r: Rect, buf: &mut Buffer) {
+    let g = if ascii { "|" } else { "│" };
+    let s = if color {
+        Style::default().fg(Color::DarkGray)
+    } else {
+        Style::default()
+    };
+    for y in r.y..r.bottom() {
+        put(buf, r.right() - 1, y, 1, g, s);
+    }
+}
