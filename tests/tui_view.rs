@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
+use ratatui::style::Modifier;
 use ratatui::Terminal;
 use ttymix::app::{App, Overlay, TrackStatus};
 use ttymix::keymap::{self, Keymap};
@@ -37,6 +38,13 @@ fn app() -> App {
             buses: vec![
                 BusConfig {
                     name: "Drums".into(),
+                    gain_db: -2.5,
+                    mute: true,
+                    sends: vec![SendConfig {
+                        bus: "Verb".into(),
+                        level_db: -15.0,
+                        pre_fader: false,
+                    }],
                     ..Default::default()
                 },
                 BusConfig {
@@ -70,6 +78,11 @@ fn app() -> App {
         l.update([h, h], [p * 0.5; 2], 0.0, 0);
         l.update([p, p * 0.8], [p * 0.5; 2], 0.0, 10);
     }
+    // buses: Drums peaks at -6 dB (hold -6), 2.5 dB of gain reduction; Verb at -20 dB, soloed
+    let lin = |db: f32| 10f32.powf(db / 20.0);
+    a.bus_levels[0].update([lin(-6.0); 2], [lin(-12.0); 2], 2.5, 0);
+    a.bus_levels[1].update([lin(-20.0), lin(-23.0)], [lin(-30.0); 2], 0.0, 0);
+    a.session.file.buses[1].solo = true;
     a.master_levels.update([1.0, 0.7], [0.3, 0.3], 0.0, 0);
     a.loudness.momentary_lufs = -12.3;
     a.loudness.short_term_lufs = -13.4;
@@ -268,12 +281,54 @@ fn help_follows_the_live_keymap() {
 #[test]
 fn selected_strip_stays_in_view() {
     let mut a = app();
-    for sel in 0..NAMES.len() {
+    let names: Vec<&str> = NAMES.iter().copied().chain(["Drums", "Verb"]).collect();
+    for (sel, name) in names.iter().enumerate() {
         a.selected = sel;
-        let t = text(&render(&a, 80, 24));
+        let buf = render(&a, 80, 24);
+        let t = text(&buf);
         let name_row = t.lines().nth(1).unwrap();
-        assert!(name_row.contains(NAMES[sel]), "{sel}: {name_row}");
+        let x = name_row
+            .find(name)
+            .unwrap_or_else(|| panic!("{sel}: {name_row}"));
+        // the selected strip's name is highlighted (reversed), and only it among the strips
+        let x = name_row[..x].chars().count() as u16;
+        assert!(
+            buf[(x, 1)].modifier.contains(Modifier::REVERSED),
+            "{sel}: {name_row}"
+        );
+        let reversed = (0..58u16)
+            .filter(|&x| buf[(x, 1)].modifier.contains(Modifier::REVERSED))
+            .count();
+        assert_eq!(reversed, 9, "{sel}: one strip name (9 columns) reversed");
+        // the master is always at the right
+        assert!(name_row.ends_with("│MASTER"), "{sel}: {name_row}");
     }
+}
+
+#[test]
+fn mixer_80x24_bus_selected() {
+    let mut a = app();
+    a.selected = NAMES.len() + 1; // Verb
+    let t = text(&render(&a, 80, 24));
+    let name_row = t.lines().nth(1).unwrap();
+    assert!(
+        name_row.contains("Drums") && name_row.contains("Verb") && name_row.starts_with('◀'),
+        "{t}"
+    );
+    let kind_row = t.lines().nth(2).unwrap();
+    assert!(kind_row.contains("GRP") && kind_row.contains("REV"), "{t}");
+    assert!(t.contains("Verb  -15"), "Drums' send row: {t}");
+    insta::assert_snapshot!(t);
+}
+
+#[test]
+fn mixer_160x48_ascii_bus_selected() {
+    let mut a = app();
+    a.ascii = true;
+    a.selected = NAMES.len(); // Drums
+    let t = text(&render(&a, 160, 48));
+    assert!(t.is_ascii(), "{t}");
+    insta::assert_snapshot!(t);
 }
 
 #[test]

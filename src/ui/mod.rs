@@ -279,6 +279,12 @@ fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
             body.height,
         );
         s.render(r, info_rows, buf);
+        // a double line between the last track and the first bus
+        if first + k + 1 == app.track_count() && app.bus_count() > 0 && !app.ascii {
+            for y in r.y..r.bottom() {
+                put(buf, r.right() - 1, y, 1, "║", st(app, Color::DarkGray));
+            }
+        }
     }
     if visible > 0 {
         if first > 0 {

@@ -330,3 +330,161 @@ pub fn separator(ascii: bool, color: bool, r: Rect, buf: &mut Buffer) {
         put(buf, r.right() - 1, y, 1, g, s);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keymap::Keymap;
+    use crate::session::{BusConfig, Origin, SendConfig, Session, SessionFile, TrackConfig};
+
+    fn lin(db: f32) -> f32 {
+        10f32.powf(db / 20.0)
+    }
+
+    fn bus_strip(level_db: f32) -> Strip {
+        let mut levels = StripLevels::default();
+        levels.update([lin(level_db); 2], [lin(level_db - 6.0); 2], 3.0, 0);
+        Strip {
+            name: "Verb".into(),
+            tag: Some("REV"),
+            status: TrackStatus::Online,
+            levels,
+            gain_db: -3.5,
+            pan: 0.0,
+            mute: true,
+            solo: false,
+            polarity: None,
+            output: "master".into(),
+            info: Vec::new(),
+            selected: false,
+            ascii: false,
+            color: true,
+        }
+    }
+
+    fn draw(s: &Strip, h: u16, info_rows: u16) -> (Buffer, Vec<String>) {
+        let area = Rect::new(0, 0, 10, h);
+        let mut buf = Buffer::empty(area);
+        s.render(area, info_rows, &mut buf);
+        let rows = (0..h)
+            .map(|y| (0..10).map(|x| buf[(x, y)].symbol()).collect::<String>())
+            .collect();
+        (buf, rows)
+    }
+
+    #[test]
+    fn bus_strip_shows_name_kind_fader_flags_gr_and_output() {
+        let (buf, rows) = draw(&bus_strip(-30.0), 21, 1);
+        assert_eq!(rows[0], "Verb     │");
+        assert!(rows[1].starts_with("REV      "), "{:?}", rows[1]);
+        // meter rows 2..2+12, then the fixed rows
+        assert_eq!(rows[15], "  -3.5dB │");
+        assert_eq!(rows[16], "pan    C │");
+        // muted (capital M), solo off, no polarity switch on a bus
+        assert_eq!(rows[17], "M s      │");
+        assert!(buf[(0, 17)].modifier.is_empty() && buf[(0, 17)].bg == Color::Red);
+        assert_eq!(rows[18], "GR  3.0  │");
+        assert_eq!(rows[19], "→ master │");
+        // not selected: name bold, not reversed
+        assert!(!buf[(0, 0)].modifier.contains(Modifier::REVERSED));
+    }
+
+    #[test]
+    fn meter_cells_follow_the_level() {
+        // h = 21, one info row: 21 - 8 - 1 = 12 meter rows (y = 2..14), 5 dB per row
+        for (db, full) in [(-30.0f32, 6usize), (-10.0, 10), (-55.0, 1), (0.0, 12)] {
+            let (_, rows) = draw(&bus_strip(db), 21, 1);
+            let meter: Vec<&str> = rows[2..14].iter().map(|r| &r[..]).collect();
+            // independent reference: rows filled = (db - (-60)) / 60 * 12
+            let expect = ((db + 60.0) / 60.0 * 12.0).round() as usize;
+            assert_eq!(expect, full);
+            for ch_x in [4usize, 7] {
+                let col: Vec<char> = meter.iter().map(|r| r.chars().nth(ch_x).unwrap()).collect();
+                let n_full = col.iter().filter(|&&c| c == '█').count();
+                assert_eq!(n_full, full, "{db} dB, column {ch_x}: {col:?}");
+                // filled from the bottom
+                assert!(col[12 - full..].iter().all(|&c| c == '█'), "{col:?}");
+            }
+            // the scale's 0 dB label on the top meter row
+            assert!(meter[0].starts_with("  0"), "{meter:?}");
+        }
+    }
+
+    #[test]
+    fn selected_strip_is_reversed_and_clip_shows() {
+        let mut s = bus_strip(0.0);
+        s.selected = true;
+        let (buf, rows) = draw(&s, 21, 1);
+        for x in 0..9 {
+            assert!(buf[(x, 0)].modifier.contains(Modifier::REVERSED), "{x}");
+        }
+        assert!(!buf[(9, 0)].modifier.contains(Modifier::REVERSED));
+        // 0 dBFS clipped
+        assert_eq!(rows[1], "REV CLIP!│");
+    }
+
+    #[test]
+    fn send_rows_fit_and_overflow_says_how_many_more() {
+        assert_eq!(send_row("Reverb", -12.0, false, 9), "Rever -12");
+        assert_eq!(send_row("Dly", -4.5, true, 9), "Dly -4.5p");
+        assert_eq!(send_row("Dly", -4.5, true, 9).chars().count(), 9);
+        let mut s = bus_strip(-20.0);
+        s.info = vec![
+            send_row("Verb", -15.0, false, 9),
+            send_row("Echo", -20.0, false, 9),
+        ];
+        let (_, rows) = draw(&s, 21, 2);
+        assert_eq!(rows[19], "Verb  -15│");
+        assert_eq!(rows[20], "Echo  -20│");
+        let (_, rows) = draw(&s, 21, 1);
+        assert_eq!(rows[20], "+2 more  │");
+    }
+
+    #[test]
+    fn strips_of_a_session_take_kind_sends_and_bus_meters() {
+        let dir = std::path::PathBuf::from("/nonexistent");
+        let file = SessionFile {
+            tracks: vec![TrackConfig {
+                file: "a.wav".into(),
+                ..Default::default()
+            }],
+            buses: vec![
+                BusConfig {
+                    name: "Drums".into(),
+                    sends: vec![SendConfig {
+                        bus: "Echo".into(),
+                        level_db: -9.0,
+                        pre_fader: true,
+                    }],
+                    ..Default::default()
+                },
+                BusConfig {
+                    name: "Echo".into(),
+                    kind: BusKindName::Delay,
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let session = Session {
+            origin: Origin::Folder(dir.clone()),
+            base_dir: dir,
+            file,
+        };
+        let mut app = App::new(session, Keymap::builtin(), 48_000);
+        app.bus_levels[1].update([lin(-12.0); 2], [0.0; 2], 1.5, 0);
+        app.selected = 2;
+        let drums = Strip::of(&app, StripRef::Bus(0), 9).unwrap();
+        assert_eq!(drums.tag, Some("GRP"));
+        assert_eq!(drums.info, vec!["Echo  -9p".to_string()]);
+        assert!(!drums.selected);
+        let echo = Strip::of(&app, StripRef::Bus(1), 9).unwrap();
+        assert_eq!(echo.tag, Some("DLY"));
+        assert!(echo.selected);
+        assert!((echo.levels.peak_db[0] + 12.0).abs() < 1e-4);
+        assert_eq!(echo.levels.gain_reduction_db, 1.5);
+        assert_eq!(Strip::of(&app, StripRef::Track(0), 9).unwrap().tag, None);
+        assert!(Strip::of(&app, StripRef::Master, 9).is_none());
+        assert!(Strip::of(&app, StripRef::Bus(2), 9).is_none());
+    }
+}
