@@ -822,3 +822,56 @@ fn inspector_edits_drive_the_engine_to_the_edited_session() {
     assert!(diff(&want, &untouched) > 0.05, "the edits change the sound");
     assert!(diff(&got, &want) < 1e-5, "{}", diff(&got, &want));
 }
+
+// ---- buses in the mixer view ----
+
+#[test]
+fn bus_strips_select_mute_and_fader_by_strip_keys() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = routed_app(d.path());
+    // two tracks, then Drums: l l selects the first bus
+    press(&mut a, &[ch('l'), ch('l')]);
+    assert_eq!(a.selected_strip(), StripRef::Bus(0));
+    let s = screen(&a, 80, 24);
+    let name_row = s.lines().nth(1).unwrap();
+    assert!(
+        name_row.contains("Drums") && name_row.contains("Verb"),
+        "{s}"
+    );
+    press(&mut a, &[ch('m'), key(KeyCode::Up), ch('K')]);
+    assert_eq!(
+        drain(&mut a),
+        vec![
+            C::S(StripId::Bus(0), Mute(true)),
+            C::S(StripId::Bus(0), GainDb(1.0)),
+            C::S(StripId::Bus(0), GainDb(1.1)),
+        ]
+    );
+    assert!(a.session.file.buses[0].mute);
+    assert_eq!(a.session.file.buses[0].gain_db, 1.1);
+    // the strip shows it: muted flag and the fader value
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("   1.1dB"), "{s}");
+    assert!(s.contains("M s      "), "{s}");
+    // on to the reverb return (h back, l forward), solo it, pull it down 6 dB, then the master
+    press(&mut a, &[ch('l'), ch('l'), ch('h'), ch('l')]);
+    assert_eq!(a.selected_strip(), StripRef::Bus(2));
+    press(&mut a, &[ch('s'), key(KeyCode::PageDown)]);
+    assert_eq!(
+        drain(&mut a),
+        vec![
+            C::S(StripId::Bus(2), Solo(true)),
+            C::S(StripId::Bus(2), GainDb(-6.0)),
+        ]
+    );
+    press(&mut a, &[ch('l')]);
+    assert!(a.master_selected());
+    // the bus meter feeds its strip and the inspector's live GR
+    a.selected = 2 + 2;
+    a.bus_levels[2].update([0.5, 0.5], [0.1, 0.1], 4.0, 0);
+    press(&mut a, &[key(KeyCode::Tab)]);
+    assert!(a.inspector);
+    let s = screen(&a, 160, 48);
+    assert!(s.contains("GR 4.0 dB"), "{s}");
+    assert!(a.peek_line().contains("bus Verb peak -6.0 rms -20.0"));
+}
