@@ -169,7 +169,7 @@ pub struct App {
     /// Selected strip: a track index, `tracks.len() + k` for bus k, or `tracks.len() + buses.len()` for the
     /// master.
     pub selected: usize,
-    /// First visible track strip (kept so the selected one is in view).
+    /// First visible strip of the scrolling row, tracks then buses (kept so the selected one is in view).
     pub scroll: usize,
     /// Keymap.
     pub keymap: Keymap,
@@ -731,16 +731,18 @@ impl App {
         }
     }
 
-    /// Adjust `scroll` so the selected strip is among the `visible` track strips.
+    /// Adjust `scroll` so the selected strip is among the `visible` strips of the scrolling row (tracks, then
+    /// buses; with the master selected, the last ones).
     pub fn scroll_into_view(&mut self, visible: usize) {
         let visible = visible.max(1);
-        let sel = self.selected.min(self.track_count().saturating_sub(1));
+        let n = self.track_count() + self.bus_count();
+        let sel = self.selected.min(n.saturating_sub(1));
         if sel < self.scroll {
             self.scroll = sel;
         } else if sel >= self.scroll + visible {
             self.scroll = sel + 1 - visible;
         }
-        let max_scroll = self.track_count().saturating_sub(visible);
+        let max_scroll = n.saturating_sub(visible);
         self.scroll = self.scroll.min(max_scroll);
     }
 

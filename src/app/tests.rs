@@ -875,3 +875,21 @@ fn bus_strips_select_mute_and_fader_by_strip_keys() {
     assert!(s.contains("GR 4.0 dB"), "{s}");
     assert!(a.peek_line().contains("bus Verb peak -6.0 rms -20.0"));
 }
+
+#[test]
+fn scroll_keeps_a_selected_bus_in_view() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = routed_app(d.path()); // t0 t1 Drums Sub Verb | master
+    a.selected = 4; // Verb
+    a.scroll_into_view(2);
+    assert_eq!(a.scroll, 3);
+    a.select_master();
+    a.scroll_into_view(2);
+    assert_eq!(a.scroll, 3, "the master shows the last buses");
+    a.selected = 2;
+    a.scroll_into_view(2);
+    assert_eq!(a.scroll, 2);
+    a.selected = 0;
+    a.scroll_into_view(3);
+    assert_eq!(a.scroll, 0);
+}
