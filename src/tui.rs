@@ -241,6 +241,7 @@ fn event_loop(
                 dirty_view = true;
             }
             if dirty_view {
+                app.scroll_into_view(crate::ui::strip_slots(app, terminal.size()?.width));
                 terminal.draw(|f| crate::ui::draw(f, app))?;
                 dirty_view = false;
             }

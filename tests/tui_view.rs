@@ -381,3 +381,36 @@ fn readme_key_table_matches_the_builtin_keymap() {
         .collect();
     assert_eq!(table, keymap::markdown_key_table(&Keymap::builtin()));
 }
+
+#[test]
+fn scrolling_back_keeps_the_view_until_the_selection_leaves_it() {
+    let mut a = app();
+    let name_row = |a: &mut App| {
+        // what the event loop does before each draw
+        a.scroll_into_view(ttymix::ui::strip_slots(a, 80));
+        text(&render(a, 80, 24)).lines().nth(1).unwrap().to_string()
+    };
+    assert_eq!(ttymix::ui::strip_slots(&a, 80), 5);
+    a.selected = NAMES.len() + 1; // Verb, the last bus
+    let row = name_row(&mut a);
+    assert!(
+        row.starts_with("◀ead     │Vocal    │FX       ║Drums    │Verb"),
+        "{row}"
+    );
+    // back to Lead: all still in view, nothing moves
+    for _ in 0..4 {
+        a.action(keymap::Action::SelectPrev);
+        assert_eq!(name_row(&mut a), row);
+    }
+    // one more: Guitar comes in at the left
+    a.action(keymap::Action::SelectPrev);
+    let row = name_row(&mut a);
+    assert!(row.starts_with("◀uitar   │Lead"), "{row}");
+    // the master keeps the last strips in view
+    a.select_master();
+    let row = name_row(&mut a);
+    assert!(
+        row.contains("Verb     │") && row.ends_with("│MASTER"),
+        "{row}"
+    );
+}

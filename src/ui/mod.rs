@@ -238,8 +238,9 @@ pub fn first_visible(selected: usize, n: usize, visible: usize) -> usize {
     }
 }
 
-fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
-    let room = body.width.saturating_sub(MASTER_WIDTH);
+/// Widths of the strip row and the inspector in a mixer body `width` columns wide (the master takes the rest).
+fn columns(app: &App, width: u16) -> (u16, u16) {
+    let room = width.saturating_sub(MASTER_WIDTH);
     let insp_w = if !app.inspector {
         0
     } else if room >= INSPECTOR_WIDTH + 3 * STRIP_WIDTH {
@@ -248,11 +249,27 @@ fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
     } else {
         room
     };
-    let strips_w = body.width.saturating_sub(MASTER_WIDTH + insp_w);
+    (width.saturating_sub(MASTER_WIDTH + insp_w), insp_w)
+}
+
+/// How many track/bus strips fit beside the master (and the inspector) on a terminal `width` columns wide;
+/// the event loop passes it to [`App::scroll_into_view`] before drawing.
+pub fn strip_slots(app: &App, width: u16) -> usize {
+    (columns(app, width).0 / STRIP_WIDTH) as usize
+}
+
+fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
+    let (strips_w, insp_w) = columns(app, body.width);
     // tracks then buses scroll together; the master stays at the right
     let n = app.track_count() + app.bus_count();
     let visible = (strips_w / STRIP_WIDTH) as usize;
-    let first = first_visible(app.selected, n, visible);
+    // start from the remembered scroll position, moved as little as needed to show the selected strip
+    let first = app.scroll.clamp(
+        first_visible(app.selected, n, visible),
+        app.selected
+            .min(n.saturating_sub(1))
+            .min(n.saturating_sub(visible.max(1))),
+    );
     let shown: Vec<Strip> = if visible == 0 {
         Vec::new()
     } else {
