@@ -83,7 +83,7 @@ fn app() -> App {
     a.bus_levels[0].update([lin(-6.0); 2], [lin(-12.0); 2], 2.5, 0);
     a.bus_levels[1].update([lin(-20.0), lin(-23.0)], [lin(-30.0); 2], 0.0, 0);
     a.session.file.buses[1].solo = true;
-    a.master_levels.update([1.0, 0.7], [0.3, 0.3], 0.0, 0);
+    a.master_levels.update([1.0, 0.7], [0.3, 0.3], 1.5, 0);
     a.loudness.momentary_lufs = -12.3;
     a.loudness.short_term_lufs = -13.4;
     a.loudness.integrated_lufs = -14.5;

@@ -410,6 +410,15 @@ fn master_strip(app: &App, r: Rect, info_rows: u16, buf: &mut Buffer) {
         &format!("{:>6.1}dB", app.session.file.master.gain_db),
         Style::default(),
     );
+    // compressor + limiter
+    put(
+        buf,
+        x,
+        y0 + 4,
+        w,
+        &format!("GR {:>4.1}", l.gain_reduction_db),
+        Style::default(),
+    );
     put(
         buf,
         x,
