@@ -424,6 +424,24 @@ mod tests {
     }
 
     #[test]
+    fn peak_hold_stays_above_a_falling_level() {
+        let mut s = bus_strip(-12.0);
+        // 100 ms later the level fell to -42 dB; the hold (1.5 s) keeps -12 dB
+        s.levels.update([lin(-42.0); 2], [0.0; 2], 0.0, 100);
+        let (_, rows) = draw(&s, 21, 1);
+        let col: Vec<char> = rows[2..14]
+            .iter()
+            .map(|r| r.chars().nth(4).unwrap())
+            .collect();
+        // 12 rows of 5 dB: -42 dB fills 18/60*12 = 3.6 rows (3 full + a partial), the hold sits in the row
+        // whose top edge is at -12 dB: 48/60*12 = 9.6 -> row 10 from the bottom (index 2 from the top)
+        assert_eq!(col.iter().filter(|&&c| c == '█').count(), 3, "{col:?}");
+        assert_eq!(col[2], '▔', "{col:?}");
+        assert_eq!(col.iter().filter(|&&c| c == '▔').count(), 1, "{col:?}");
+        assert_eq!(rows[14], "pk -12.0 │");
+    }
+
+    #[test]
     fn send_rows_fit_and_overflow_says_how_many_more() {
         assert_eq!(send_row("Reverb", -12.0, false, 9), "Rever -12");
         assert_eq!(send_row("Dly", -4.5, true, 9), "Dly -4.5p");
