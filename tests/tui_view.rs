@@ -107,6 +107,15 @@ fn render(app: &App, w: u16, h: u16) -> Buffer {
     t.backend().buffer().clone()
 }
 
+/// The row of the strip names (the one ending in MASTER) and its index.
+fn name_row(t: &str) -> (usize, String) {
+    t.lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("MASTER"))
+        .map(|(i, l)| (i, l.to_string()))
+        .unwrap_or_else(|| panic!("no strip name row: {t}"))
+}
+
 fn text(buf: &Buffer) -> String {
     let a = buf.area;
     let mut out = String::new();
@@ -286,18 +295,19 @@ fn selected_strip_stays_in_view() {
         a.selected = sel;
         let buf = render(&a, 80, 24);
         let t = text(&buf);
-        let name_row = t.lines().nth(1).unwrap();
+        let (y, name_row) = name_row(&t);
+        let y = y as u16;
         let x = name_row
             .find(name)
             .unwrap_or_else(|| panic!("{sel}: {name_row}"));
         // the selected strip's name is highlighted (reversed), and only it among the strips
         let x = name_row[..x].chars().count() as u16;
         assert!(
-            buf[(x, 1)].modifier.contains(Modifier::REVERSED),
+            buf[(x, y)].modifier.contains(Modifier::REVERSED),
             "{sel}: {name_row}"
         );
         let reversed = (0..58u16)
-            .filter(|&x| buf[(x, 1)].modifier.contains(Modifier::REVERSED))
+            .filter(|&x| buf[(x, y)].modifier.contains(Modifier::REVERSED))
             .count();
         assert_eq!(reversed, 9, "{sel}: one strip name (9 columns) reversed");
         // the master is always at the right
@@ -310,12 +320,12 @@ fn mixer_80x24_bus_selected() {
     let mut a = app();
     a.selected = NAMES.len() + 1; // Verb
     let t = text(&render(&a, 80, 24));
-    let name_row = t.lines().nth(1).unwrap();
+    let (y, name_row) = name_row(&t);
     assert!(
         name_row.contains("Drums") && name_row.contains("Verb") && name_row.starts_with('◀'),
         "{t}"
     );
-    let kind_row = t.lines().nth(2).unwrap();
+    let kind_row = t.lines().nth(y + 1).unwrap();
     assert!(kind_row.contains("GRP") && kind_row.contains("REV"), "{t}");
     assert!(t.contains("Verb  -15"), "Drums' send row: {t}");
     insta::assert_snapshot!(t);
@@ -385,14 +395,14 @@ fn readme_key_table_matches_the_builtin_keymap() {
 #[test]
 fn scrolling_back_keeps_the_view_until_the_selection_leaves_it() {
     let mut a = app();
-    let name_row = |a: &mut App| {
+    let row_of = |a: &mut App| {
         // what the event loop does before each draw
         a.scroll_into_view(ttymix::ui::strip_slots(a, 80));
-        text(&render(a, 80, 24)).lines().nth(1).unwrap().to_string()
+        name_row(&text(&render(a, 80, 24))).1
     };
     assert_eq!(ttymix::ui::strip_slots(&a, 80), 5);
     a.selected = NAMES.len() + 1; // Verb, the last bus
-    let row = name_row(&mut a);
+    let row = row_of(&mut a);
     assert!(
         row.starts_with("◀ead     │Vocal    │FX       ║Drums    │Verb"),
         "{row}"
@@ -400,15 +410,15 @@ fn scrolling_back_keeps_the_view_until_the_selection_leaves_it() {
     // back to Lead: all still in view, nothing moves
     for _ in 0..4 {
         a.action(keymap::Action::SelectPrev);
-        assert_eq!(name_row(&mut a), row);
+        assert_eq!(row_of(&mut a), row);
     }
     // one more: Guitar comes in at the left
     a.action(keymap::Action::SelectPrev);
-    let row = name_row(&mut a);
+    let row = row_of(&mut a);
     assert!(row.starts_with("◀uitar   │Lead"), "{row}");
     // the master keeps the last strips in view
     a.select_master();
-    let row = name_row(&mut a);
+    let row = row_of(&mut a);
     assert!(
         row.contains("Verb     │") && row.ends_with("│MASTER"),
         "{row}"

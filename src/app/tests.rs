@@ -833,7 +833,7 @@ fn bus_strips_select_mute_and_fader_by_strip_keys() {
     press(&mut a, &[ch('l'), ch('l')]);
     assert_eq!(a.selected_strip(), StripRef::Bus(0));
     let s = screen(&a, 80, 24);
-    let name_row = s.lines().nth(1).unwrap();
+    let name_row = s.lines().find(|l| l.contains("MASTER")).unwrap();
     assert!(
         name_row.contains("Drums") && name_row.contains("Verb"),
         "{s}"
