@@ -404,7 +404,7 @@ fn scrolling_back_keeps_the_view_until_the_selection_leaves_it() {
     a.selected = NAMES.len() + 1; // Verb, the last bus
     let row = row_of(&mut a);
     assert!(
-        row.starts_with("◀ead     │Vocal    │FX       ║Drums    │Verb"),
+        row.starts_with("◀Lead    │Vocal    │FX       ║Drums    │Verb"),
         "{row}"
     );
     // back to Lead: all still in view, nothing moves
@@ -415,7 +415,7 @@ fn scrolling_back_keeps_the_view_until_the_selection_leaves_it() {
     // one more: Guitar comes in at the left
     a.action(keymap::Action::SelectPrev);
     let row = row_of(&mut a);
-    assert!(row.starts_with("◀uitar   │Lead"), "{row}");
+    assert!(row.starts_with("◀Guitar  │Lead"), "{row}");
     // the master keeps the last strips in view
     a.select_master();
     let row = row_of(&mut a);

@@ -305,14 +305,14 @@ fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
     }
     if visible > 0 {
         if first > 0 {
-            put(
-                buf,
-                body.x,
-                body.y,
-                1,
-                if app.ascii { "<" } else { "◀" },
-                Style::default(),
-            );
+            // the arrow goes before the first strip's name (which keeps its highlight)
+            if let Some(s) = shown.first() {
+                s.render_name(
+                    Rect::new(body.x, body.y, STRIP_WIDTH, body.height),
+                    Some(if app.ascii { "<" } else { "◀" }),
+                    buf,
+                );
+            }
         }
         if first + visible < n {
             put(

@@ -133,6 +133,28 @@ impl Strip {
         }
     }
 
+    /// The name row (reversed when selected), after `marker` (the mixer's "more to the left" arrow) when given.
+    pub fn render_name(&self, r: Rect, marker: Option<&str>, buf: &mut Buffer) {
+        let w = r.width.saturating_sub(1);
+        let name_style = if self.selected {
+            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        } else {
+            Style::default().add_modifier(Modifier::BOLD)
+        };
+        let text = match marker {
+            Some(m) => format!("{m}{}", self.name),
+            None => self.name.clone(),
+        };
+        put(
+            buf,
+            r.x,
+            r.y,
+            w,
+            &format!("{:<w$}", text, w = w as usize),
+            name_style,
+        );
+    }
+
     /// Draw into `r` (the last column is the separator) with `info_rows` rows for trim and sends at the
     /// bottom; the meter takes the rest.
     pub fn render(&self, r: Rect, info_rows: u16, buf: &mut Buffer) {
@@ -140,19 +162,7 @@ impl Strip {
             return;
         }
         let w = r.width - 1;
-        let name_style = if self.selected {
-            Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
-        } else {
-            Style::default().add_modifier(Modifier::BOLD)
-        };
-        put(
-            buf,
-            r.x,
-            r.y,
-            w,
-            &format!("{:<w$}", self.name, w = w as usize),
-            name_style,
-        );
+        self.render_name(r, None, buf);
         let info_rows = info_rows.min(r.height - FIXED_ROWS - 1);
         let meter_h = r.height - FIXED_ROWS - info_rows;
         let l = &self.levels;
