@@ -275,14 +275,7 @@ fn update_meters(app: &mut App, a: &Audio, start: Instant) -> bool {
             now_ms,
         );
     }
-    for (l, sm) in app.bus_levels.iter_mut().zip(&m.buses) {
-        l.update(
-            [sm.peak[0].take(), sm.peak[1].take()],
-            [sm.rms[0].load(), sm.rms[1].load()],
-            sm.gain_reduction_db.load(),
-            now_ms,
-        );
-    }
+    app.take_bus_meters(&m.buses, now_ms);
     app.master_levels.update(
         [m.master.peak[0].take(), m.master.peak[1].take()],
         [m.master.rms[0].load(), m.master.rms[1].load()],

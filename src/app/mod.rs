@@ -840,6 +840,19 @@ impl App {
         std::mem::take(&mut self.outbox)
     }
 
+    /// Take the player's per-bus meters (`MeterBank::buses`, session order) into [`App::bus_levels`]: the
+    /// peaks since the last read (read and reset), RMS and gain reduction, with hold and clip at `now_ms`.
+    pub fn take_bus_meters(&mut self, buses: &[crate::player::StripMeters], now_ms: u64) {
+        for (l, sm) in self.bus_levels.iter_mut().zip(buses) {
+            l.update(
+                [sm.peak[0].take(), sm.peak[1].take()],
+                [sm.rms[0].load(), sm.rms[1].load()],
+                sm.gain_reduction_db.load(),
+                now_ms,
+            );
+        }
+    }
+
     /// The meter view of strip `s` (default levels for an index out of range).
     pub fn strip_levels(&self, s: StripRef) -> StripLevels {
         match s {

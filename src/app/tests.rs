@@ -893,3 +893,35 @@ fn scroll_keeps_a_selected_bus_in_view() {
     a.scroll_into_view(3);
     assert_eq!(a.scroll, 0);
 }
+
+#[test]
+fn bus_meters_from_the_player_reach_the_bus_strips() {
+    use crate::player::StripMeters;
+    let d = tempfile::tempdir().unwrap();
+    let mut a = routed_app(d.path());
+    assert_eq!(a.bus_levels.len(), 3);
+    let m: Vec<StripMeters> = (0..3).map(|_| StripMeters::default()).collect();
+    // Sub (bus 1): peak 0.5 / 0.25, rms 0.1, 3 dB of gain reduction
+    m[1].peak[0].fetch_max(0.5);
+    m[1].peak[1].fetch_max(0.25);
+    m[1].rms[0].store(0.1);
+    m[1].rms[1].store(0.1);
+    m[1].gain_reduction_db.store(3.0);
+    a.take_bus_meters(&m, 0);
+    let l = a.strip_levels(StripRef::Bus(1));
+    assert!((l.peak_db[0] - 20.0 * 0.5f32.log10()).abs() < 1e-4);
+    assert!((l.peak_db[1] - 20.0 * 0.25f32.log10()).abs() < 1e-4);
+    assert!((l.rms_db[0] + 20.0).abs() < 1e-4);
+    assert_eq!(l.gain_reduction_db, 3.0);
+    assert!(a.bus_levels[0].peak_db[0].is_infinite() && a.bus_levels[2].peak_db[0].is_infinite());
+    // the peak was taken (reset); the hold keeps it for PEAK_HOLD_MS
+    assert_eq!(m[1].peak[0].load(), 0.0);
+    a.take_bus_meters(&m, 100);
+    let l = a.strip_levels(StripRef::Bus(1));
+    assert!(l.peak_db[0].is_infinite());
+    assert!((l.hold_db[0] - 20.0 * 0.5f32.log10()).abs() < 1e-4);
+    // the selected bus's compressor GR in the inspector comes from its meter
+    a.selected = 2 + 1;
+    press(&mut a, &[key(KeyCode::Tab)]);
+    assert!(screen(&a, 160, 48).contains("GR 3.0 dB"));
+}
