@@ -424,3 +424,48 @@ fn scrolling_back_keeps_the_view_until_the_selection_leaves_it() {
         "{row}"
     );
 }
+
+#[test]
+fn strips_with_many_sends_get_rows_and_the_meters_keep_their_height_while_scrolling() {
+    let mut a = app();
+    // Snare (track 1) gets a trim and two sends: three info rows for every strip, meters 3 - 1 rows shorter
+    a.session.file.buses.push(BusConfig {
+        name: "Echo".into(),
+        kind: BusKindName::Delay,
+        ..Default::default()
+    });
+    let t = &mut a.session.file.tracks[1];
+    t.trim_db = 2.0;
+    t.sends = vec![
+        SendConfig {
+            bus: "Verb".into(),
+            level_db: -10.0,
+            pre_fader: false,
+        },
+        SendConfig {
+            bus: "Echo".into(),
+            level_db: -20.5,
+            pre_fader: true,
+        },
+    ];
+    let rows_of = |a: &App| -> Vec<String> {
+        text(&render(a, 80, 24))
+            .lines()
+            .map(|l| l.to_string())
+            .collect()
+    };
+    let rows = rows_of(&a);
+    let (y, _) = name_row(&rows.join("\n"));
+    // body: 22 rows from y; 8 fixed + 3 info -> 11 meter rows; the peak row follows them
+    let pk = y + 2 + 11;
+    assert!(rows[pk].starts_with("pk  -1.0 │pk  -4.0"), "{rows:#?}");
+    assert!(rows[pk + 6].starts_with("         │trim+2.0 "), "{rows:#?}");
+    assert!(rows[pk + 7].starts_with("         │Verb  -10"), "{rows:#?}");
+    assert!(rows[pk + 8].starts_with("         │Ec -20.5p"), "{rows:#?}");
+    // scrolled to the buses (Snare out of view): same meter height
+    a.selected = NAMES.len() + 2;
+    let rows = rows_of(&a);
+    assert!(!rows[y].contains("Snare"), "{}", rows[y]);
+    assert!(rows[pk].starts_with("pk "), "{rows:#?}");
+    assert!(rows[pk - 1].contains("██"), "{rows:#?}");
+}

@@ -277,14 +277,22 @@ fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
             .filter_map(|i| Strip::of(app, row_strip(app, i), STRIP_WIDTH - 1))
             .collect()
     };
-    // info rows (trim, sends): as many as the busiest shown strip needs, leaving the meter MIN_METER_ROWS
+    // info rows (trim, sends): as many as the busiest strip needs (all strips, so the meters keep their height
+    // while scrolling), leaving the meter MIN_METER_ROWS
     let max_info = body
         .height
         .saturating_sub(strip::FIXED_ROWS + MIN_METER_ROWS)
         .max(1) as usize;
-    let info_rows = shown
+    let f = &app.session.file;
+    let info_rows = f
+        .tracks
         .iter()
-        .map(|s| s.info.len())
+        .map(|t| usize::from(t.trim_db != 0.0) + t.sends.len())
+        .chain(
+            f.buses
+                .iter()
+                .map(|b| usize::from(b.trim_db != 0.0) + b.sends.len()),
+        )
         .max()
         .unwrap_or(0)
         .clamp(1, max_info) as u16;
