@@ -511,6 +511,9 @@ fn event_loop(
                 dirty_view = true;
             }
             if dirty_view {
+                if let Ok(size) = terminal.size() {
+                    app.scroll_into_view(crate::ui::strip_slots(app, size.width));
+                }
                 if terminal.draw(|f| crate::ui::draw(f, app)).is_err() {
                     return Ok(Exit::TerminalLost);
                 }
@@ -546,6 +549,7 @@ fn update_meters(app: &mut App, a: &Audio, start: Instant) -> bool {
     let now_ms = start.elapsed().as_millis() as u64;
     let m = a.player.meters();
     let before_levels = app.levels.clone();
+    let before_buses = app.bus_levels.clone();
     let before_master = app.master_levels;
     let before_pos = app.position_frames;
     let before_loud = app.loudness;
@@ -557,6 +561,7 @@ fn update_meters(app: &mut App, a: &Audio, start: Instant) -> bool {
             now_ms,
         );
     }
+    app.take_bus_meters(&m.buses, now_ms);
     app.master_levels.update(
         [m.master.peak[0].take(), m.master.peak[1].take()],
         [m.master.rms[0].load(), m.master.rms[1].load()],
@@ -604,6 +609,10 @@ fn update_meters(app: &mut App, a: &Audio, start: Instant) -> bool {
         .iter()
         .map(bits)
         .ne(app.levels.iter().map(bits))
+        || before_buses
+            .iter()
+            .map(bits)
+            .ne(app.bus_levels.iter().map(bits))
         || bits(&before_master) != bits(&app.master_levels)
         || before_pos != app.position_frames
         || lb(&before_loud) != lb(&app.loudness)

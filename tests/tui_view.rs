@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
+use ratatui::style::Modifier;
 use ratatui::Terminal;
 use ttymix::app::{App, Overlay, TrackStatus};
 use ttymix::keymap::{self, Keymap};
@@ -37,6 +38,13 @@ fn app() -> App {
             buses: vec![
                 BusConfig {
                     name: "Drums".into(),
+                    gain_db: -2.5,
+                    mute: true,
+                    sends: vec![SendConfig {
+                        bus: "Verb".into(),
+                        level_db: -15.0,
+                        pre_fader: false,
+                    }],
                     ..Default::default()
                 },
                 BusConfig {
@@ -70,7 +78,12 @@ fn app() -> App {
         l.update([h, h], [p * 0.5; 2], 0.0, 0);
         l.update([p, p * 0.8], [p * 0.5; 2], 0.0, 10);
     }
-    a.master_levels.update([1.0, 0.7], [0.3, 0.3], 0.0, 0);
+    // buses: Drums peaks at -6 dB (hold -6), 2.5 dB of gain reduction; Verb at -20 dB, soloed
+    let lin = |db: f32| 10f32.powf(db / 20.0);
+    a.bus_levels[0].update([lin(-6.0); 2], [lin(-12.0); 2], 2.5, 0);
+    a.bus_levels[1].update([lin(-20.0), lin(-23.0)], [lin(-30.0); 2], 0.0, 0);
+    a.session.file.buses[1].solo = true;
+    a.master_levels.update([1.0, 0.7], [0.3, 0.3], 1.5, 0);
     a.loudness.momentary_lufs = -12.3;
     a.loudness.short_term_lufs = -13.4;
     a.loudness.integrated_lufs = -14.5;
@@ -80,6 +93,38 @@ fn app() -> App {
     a.loudness.clips = 3;
     a.position_frames = 48_000 * 75 + 24_000;
     a.playing = true;
+    // a song shape for the overview: a quiet intro, verses, a loud chorus from 60 s to 100 s, an outro; two
+    // markers and a loop over the chorus
+    let shape: Vec<f32> = (0..200 * 48_000)
+        .map(|n| {
+            let t = n / 48_000;
+            let amp = match t {
+                0..20 => 0.05,
+                20..60 => 0.2,
+                60..100 => 0.6,
+                100..180 => 0.25,
+                _ => 0.02,
+            };
+            if n % 2 == 0 {
+                amp
+            } else {
+                -amp
+            }
+        })
+        .collect();
+    a.overview.add_stem(&[&shape]);
+    a.session.file.markers = vec![
+        ttymix::session::MarkerConfig {
+            time_s: 20.0,
+            name: "Verse".into(),
+        },
+        ttymix::session::MarkerConfig {
+            time_s: 60.0,
+            name: "Chorus".into(),
+        },
+    ];
+    a.loop_in_frames = Some(48_000 * 60);
+    a.loop_out_frames = Some(48_000 * 100);
     a.session.file.tracks[1].mute = true;
     a.session.file.tracks[2].solo = true;
     a.session.file.tracks[3].invert_polarity = true;
@@ -92,6 +137,15 @@ fn render(app: &App, w: u16, h: u16) -> Buffer {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| ttymix::ui::draw(f, app)).unwrap();
     t.backend().buffer().clone()
+}
+
+/// The row of the strip names (the one ending in MASTER) and its index.
+fn name_row(t: &str) -> (usize, String) {
+    t.lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("MASTER"))
+        .map(|(i, l)| (i, l.to_string()))
+        .unwrap_or_else(|| panic!("no strip name row: {t}"))
 }
 
 fn text(buf: &Buffer) -> String {
@@ -268,12 +322,55 @@ fn help_follows_the_live_keymap() {
 #[test]
 fn selected_strip_stays_in_view() {
     let mut a = app();
-    for sel in 0..NAMES.len() {
+    let names: Vec<&str> = NAMES.iter().copied().chain(["Drums", "Verb"]).collect();
+    for (sel, name) in names.iter().enumerate() {
         a.selected = sel;
-        let t = text(&render(&a, 80, 24));
-        let name_row = t.lines().nth(2).unwrap();
-        assert!(name_row.contains(NAMES[sel]), "{sel}: {name_row}");
+        let buf = render(&a, 80, 24);
+        let t = text(&buf);
+        let (y, name_row) = name_row(&t);
+        let y = y as u16;
+        let x = name_row
+            .find(name)
+            .unwrap_or_else(|| panic!("{sel}: {name_row}"));
+        // the selected strip's name is highlighted (reversed), and only it among the strips
+        let x = name_row[..x].chars().count() as u16;
+        assert!(
+            buf[(x, y)].modifier.contains(Modifier::REVERSED),
+            "{sel}: {name_row}"
+        );
+        let reversed = (0..58u16)
+            .filter(|&x| buf[(x, y)].modifier.contains(Modifier::REVERSED))
+            .count();
+        assert_eq!(reversed, 9, "{sel}: one strip name (9 columns) reversed");
+        // the master is always at the right
+        assert!(name_row.ends_with("│MASTER"), "{sel}: {name_row}");
     }
+}
+
+#[test]
+fn mixer_80x24_bus_selected() {
+    let mut a = app();
+    a.selected = NAMES.len() + 1; // Verb
+    let t = text(&render(&a, 80, 24));
+    let (y, name_row) = name_row(&t);
+    assert!(
+        name_row.contains("Drums") && name_row.contains("Verb") && name_row.starts_with('◀'),
+        "{t}"
+    );
+    let kind_row = t.lines().nth(y + 1).unwrap();
+    assert!(kind_row.contains("GRP") && kind_row.contains("REV"), "{t}");
+    assert!(t.contains("Verb  -15"), "Drums' send row: {t}");
+    insta::assert_snapshot!(t);
+}
+
+#[test]
+fn mixer_160x48_ascii_bus_selected() {
+    let mut a = app();
+    a.ascii = true;
+    a.selected = NAMES.len(); // Drums
+    let t = text(&render(&a, 160, 48));
+    assert!(t.is_ascii(), "{t}");
+    insta::assert_snapshot!(t);
 }
 
 #[test]
@@ -470,11 +567,13 @@ fn mouse_click_selects_and_wheel_moves_the_fader() {
         "a click changes nothing in the mix"
     );
     // the master at the right edge
+    let master = a.track_count() + a.bus_count();
     assert!(a.handle_mouse(&ev(MouseEventKind::Down(MouseButton::Left), 150, 5)));
-    assert_eq!(a.selected, a.track_count());
-    // the transport bar is not a strip
+    assert_eq!(a.selected, master);
+    // the transport bar and the overview line are not strips
     assert!(!a.handle_mouse(&ev(MouseEventKind::Down(MouseButton::Left), 5, 0)));
-    assert_eq!(a.selected, a.track_count());
+    assert!(!a.handle_mouse(&ev(MouseEventKind::Down(MouseButton::Left), 5, 1)));
+    assert_eq!(a.selected, master);
     // wheel up twice over strip 5, down once over strip 0
     a.handle_mouse(&ev(MouseEventKind::ScrollUp, 55, 20));
     a.handle_mouse(&ev(MouseEventKind::ScrollUp, 55, 20));
@@ -537,4 +636,82 @@ fn only_the_16_ansi_colours_are_used() {
         }
     }
     assert!(coloured > 100, "the views do use colour ({coloured} cells)");
+}
+
+#[test]
+fn scrolling_back_keeps_the_view_until_the_selection_leaves_it() {
+    let mut a = app();
+    let row_of = |a: &mut App| {
+        // what the event loop does before each draw
+        a.scroll_into_view(ttymix::ui::strip_slots(a, 80));
+        name_row(&text(&render(a, 80, 24))).1
+    };
+    assert_eq!(ttymix::ui::strip_slots(&a, 80), 5);
+    a.selected = NAMES.len() + 1; // Verb, the last bus
+    let row = row_of(&mut a);
+    assert!(
+        row.starts_with("◀Lead    │Vocal    │FX       ║Drums    │Verb"),
+        "{row}"
+    );
+    // back to Lead: all still in view, nothing moves
+    for _ in 0..4 {
+        a.action(keymap::Action::SelectPrev);
+        assert_eq!(row_of(&mut a), row);
+    }
+    // one more: Guitar comes in at the left
+    a.action(keymap::Action::SelectPrev);
+    let row = row_of(&mut a);
+    assert!(row.starts_with("◀Guitar  │Lead"), "{row}");
+    // the master keeps the last strips in view
+    a.select_master();
+    let row = row_of(&mut a);
+    assert!(
+        row.contains("Verb     │") && row.ends_with("│MASTER"),
+        "{row}"
+    );
+}
+
+#[test]
+fn strips_with_many_sends_get_rows_and_the_meters_keep_their_height_while_scrolling() {
+    let mut a = app();
+    // Snare (track 1) gets a trim and two sends: three info rows for every strip, meters 3 - 1 rows shorter
+    a.session.file.buses.push(BusConfig {
+        name: "Echo".into(),
+        kind: BusKindName::Delay,
+        ..Default::default()
+    });
+    let t = &mut a.session.file.tracks[1];
+    t.trim_db = 2.0;
+    t.sends = vec![
+        SendConfig {
+            bus: "Verb".into(),
+            level_db: -10.0,
+            pre_fader: false,
+        },
+        SendConfig {
+            bus: "Echo".into(),
+            level_db: -20.5,
+            pre_fader: true,
+        },
+    ];
+    let rows_of = |a: &App| -> Vec<String> {
+        text(&render(a, 80, 24))
+            .lines()
+            .map(|l| l.to_string())
+            .collect()
+    };
+    let rows = rows_of(&a);
+    let (y, _) = name_row(&rows.join("\n"));
+    // body: 21 rows from y; 8 fixed + 3 info -> 10 meter rows; the peak row follows them
+    let pk = y + 2 + 10;
+    assert!(rows[pk].starts_with("pk  -1.0 │pk  -4.0"), "{rows:#?}");
+    assert!(rows[pk + 6].starts_with("         │trim+2.0 "), "{rows:#?}");
+    assert!(rows[pk + 7].starts_with("         │Verb  -10"), "{rows:#?}");
+    assert!(rows[pk + 8].starts_with("         │Ec -20.5p"), "{rows:#?}");
+    // scrolled to the buses (Snare out of view): same meter height
+    a.selected = NAMES.len() + 2;
+    let rows = rows_of(&a);
+    assert!(!rows[y].contains("Snare"), "{}", rows[y]);
+    assert!(rows[pk].starts_with("pk "), "{rows:#?}");
+    assert!(rows[pk - 1].contains("██"), "{rows:#?}");
 }

@@ -223,7 +223,7 @@ pub struct App {
     /// Selected strip: a track index, `tracks.len() + k` for bus k, or `tracks.len() + buses.len()` for the
     /// master.
     pub selected: usize,
-    /// First visible track strip (kept so the selected one is in view).
+    /// First visible strip of the scrolling row, tracks then buses (kept so the selected one is in view).
     pub scroll: usize,
     /// Keymap.
     pub keymap: Keymap,
@@ -265,6 +265,8 @@ pub struct App {
     pub quit: bool,
     /// Per-track meter view.
     pub levels: Vec<StripLevels>,
+    /// Per-bus meter view (session order), filled from the player's `MeterBank::buses`.
+    pub bus_levels: Vec<StripLevels>,
     /// Master meter view.
     pub master_levels: StripLevels,
     /// Master loudness.
@@ -316,6 +318,7 @@ impl App {
 
     fn bare(session: Session, keymap: Keymap, rate_hz: u32) -> App {
         let n = session.file.tracks.len();
+        let buses = session.file.buses.len();
         App {
             session,
             status: vec![TrackStatus::Loading; n],
@@ -342,6 +345,7 @@ impl App {
             generation: 0,
             quit: false,
             levels: vec![StripLevels::default(); n],
+            bus_levels: vec![StripLevels::default(); buses],
             master_levels: StripLevels::default(),
             loudness: Loudness::default(),
             output: OutputInfo::default(),
@@ -447,6 +451,7 @@ impl App {
             self.session.file = file;
         }
         self.levels = vec![StripLevels::default(); status.len()];
+        self.bus_levels = vec![StripLevels::default(); self.bus_count()];
         self.status = status;
         if self.references.len() != self.session.file.references.len() {
             self.references = reference_states(&self.session);
@@ -1062,16 +1067,18 @@ impl App {
         }
     }
 
-    /// Adjust `scroll` so the selected strip is among the `visible` track strips.
+    /// Adjust `scroll` so the selected strip is among the `visible` strips of the scrolling row (tracks, then
+    /// buses; with the master selected, the last ones).
     pub fn scroll_into_view(&mut self, visible: usize) {
         let visible = visible.max(1);
-        let sel = self.selected.min(self.track_count().saturating_sub(1));
+        let n = self.track_count() + self.bus_count();
+        let sel = self.selected.min(n.saturating_sub(1));
         if sel < self.scroll {
             self.scroll = sel;
         } else if sel >= self.scroll + visible {
             self.scroll = sel + 1 - visible;
         }
-        let max_scroll = self.track_count().saturating_sub(visible);
+        let max_scroll = n.saturating_sub(visible);
         self.scroll = self.scroll.min(max_scroll);
     }
 
@@ -1141,6 +1148,14 @@ impl App {
                 fmt_db(l.rms_db[0].max(l.rms_db[1]))
             ));
         }
+        for (b, l) in self.session.file.buses.iter().zip(&self.bus_levels) {
+            parts.push(format!(
+                "bus {} peak {} rms {}",
+                b.name,
+                fmt_db(l.peak_db[0].max(l.peak_db[1])),
+                fmt_db(l.rms_db[0].max(l.rms_db[1]))
+            ));
+        }
         let m = &self.master_levels;
         let ld = &self.loudness;
         parts.push(format!(
@@ -1159,6 +1174,28 @@ impl App {
     /// Take the emitted commands.
     pub fn drain_commands(&mut self) -> Vec<Command> {
         std::mem::take(&mut self.outbox)
+    }
+
+    /// Take the player's per-bus meters (`MeterBank::buses`, session order) into [`App::bus_levels`]: the
+    /// peaks since the last read (read and reset), RMS and gain reduction, with hold and clip at `now_ms`.
+    pub fn take_bus_meters(&mut self, buses: &[crate::player::StripMeters], now_ms: u64) {
+        for (l, sm) in self.bus_levels.iter_mut().zip(buses) {
+            l.update(
+                [sm.peak[0].take(), sm.peak[1].take()],
+                [sm.rms[0].load(), sm.rms[1].load()],
+                sm.gain_reduction_db.load(),
+                now_ms,
+            );
+        }
+    }
+
+    /// The meter view of strip `s` (default levels for an index out of range).
+    pub fn strip_levels(&self, s: StripRef) -> StripLevels {
+        match s {
+            StripRef::Track(i) => self.levels.get(i).copied().unwrap_or_default(),
+            StripRef::Bus(b) => self.bus_levels.get(b).copied().unwrap_or_default(),
+            StripRef::Master => self.master_levels,
+        }
     }
 
     /// Update hold times etc.; returns nothing. `now` is used for the meter clock.

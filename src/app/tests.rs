@@ -1138,3 +1138,106 @@ fn cycle_reference_goes_mix_ref1_ref2_mix_loudness_matched() {
         }))
     );
 }
+
+// ---- buses in the mixer view ----
+
+#[test]
+fn bus_strips_select_mute_and_fader_by_strip_keys() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = routed_app(d.path());
+    // two tracks, then Drums: l l selects the first bus
+    press(&mut a, &[ch('l'), ch('l')]);
+    assert_eq!(a.selected_strip(), StripRef::Bus(0));
+    let s = screen(&a, 80, 24);
+    let name_row = s.lines().find(|l| l.contains("MASTER")).unwrap();
+    assert!(
+        name_row.contains("Drums") && name_row.contains("Verb"),
+        "{s}"
+    );
+    press(&mut a, &[ch('m'), key(KeyCode::Up), ch('K')]);
+    assert_eq!(
+        drain(&mut a),
+        vec![
+            C::S(StripId::Bus(0), Mute(true)),
+            C::S(StripId::Bus(0), GainDb(1.0)),
+            C::S(StripId::Bus(0), GainDb(1.1)),
+        ]
+    );
+    assert!(a.session.file.buses[0].mute);
+    assert_eq!(a.session.file.buses[0].gain_db, 1.1);
+    // the strip shows it: muted flag and the fader value
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("   1.1dB"), "{s}");
+    assert!(s.contains("M s      "), "{s}");
+    // on to the reverb return (h back, l forward), solo it, pull it down 6 dB, then the master
+    press(&mut a, &[ch('l'), ch('l'), ch('h'), ch('l')]);
+    assert_eq!(a.selected_strip(), StripRef::Bus(2));
+    press(&mut a, &[ch('s'), key(KeyCode::PageDown)]);
+    assert_eq!(
+        drain(&mut a),
+        vec![
+            C::S(StripId::Bus(2), Solo(true)),
+            C::S(StripId::Bus(2), GainDb(-6.0)),
+        ]
+    );
+    press(&mut a, &[ch('l')]);
+    assert!(a.master_selected());
+    // the bus meter feeds its strip and the inspector's live GR
+    a.selected = 2 + 2;
+    a.bus_levels[2].update([0.5, 0.5], [0.1, 0.1], 4.0, 0);
+    press(&mut a, &[key(KeyCode::Tab)]);
+    assert!(a.inspector);
+    let s = screen(&a, 160, 48);
+    assert!(s.contains("GR 4.0 dB"), "{s}");
+    assert!(a.peek_line().contains("bus Verb peak -6.0 rms -20.0"));
+}
+
+#[test]
+fn scroll_keeps_a_selected_bus_in_view() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = routed_app(d.path()); // t0 t1 Drums Sub Verb | master
+    a.selected = 4; // Verb
+    a.scroll_into_view(2);
+    assert_eq!(a.scroll, 3);
+    a.select_master();
+    a.scroll_into_view(2);
+    assert_eq!(a.scroll, 3, "the master shows the last buses");
+    a.selected = 2;
+    a.scroll_into_view(2);
+    assert_eq!(a.scroll, 2);
+    a.selected = 0;
+    a.scroll_into_view(3);
+    assert_eq!(a.scroll, 0);
+}
+
+#[test]
+fn bus_meters_from_the_player_reach_the_bus_strips() {
+    use crate::player::StripMeters;
+    let d = tempfile::tempdir().unwrap();
+    let mut a = routed_app(d.path());
+    assert_eq!(a.bus_levels.len(), 3);
+    let m: Vec<StripMeters> = (0..3).map(|_| StripMeters::default()).collect();
+    // Sub (bus 1): peak 0.5 / 0.25, rms 0.1, 3 dB of gain reduction
+    m[1].peak[0].fetch_max(0.5);
+    m[1].peak[1].fetch_max(0.25);
+    m[1].rms[0].store(0.1);
+    m[1].rms[1].store(0.1);
+    m[1].gain_reduction_db.store(3.0);
+    a.take_bus_meters(&m, 0);
+    let l = a.strip_levels(StripRef::Bus(1));
+    assert!((l.peak_db[0] - 20.0 * 0.5f32.log10()).abs() < 1e-4);
+    assert!((l.peak_db[1] - 20.0 * 0.25f32.log10()).abs() < 1e-4);
+    assert!((l.rms_db[0] + 20.0).abs() < 1e-4);
+    assert_eq!(l.gain_reduction_db, 3.0);
+    assert!(a.bus_levels[0].peak_db[0].is_infinite() && a.bus_levels[2].peak_db[0].is_infinite());
+    // the peak was taken (reset); the hold keeps it for PEAK_HOLD_MS
+    assert_eq!(m[1].peak[0].load(), 0.0);
+    a.take_bus_meters(&m, 100);
+    let l = a.strip_levels(StripRef::Bus(1));
+    assert!(l.peak_db[0].is_infinite());
+    assert!((l.hold_db[0] - 20.0 * 0.5f32.log10()).abs() < 1e-4);
+    // the selected bus's compressor GR in the inspector comes from its meter
+    a.selected = 2 + 1;
+    press(&mut a, &[key(KeyCode::Tab)]);
+    assert!(screen(&a, 160, 48).contains("GR 3.0 dB"));
+}

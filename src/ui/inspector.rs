@@ -154,11 +154,7 @@ pub fn render(app: &App, r: Rect, buf: &mut Buffer) {
         marker_hz: marker_hz(app.selected_param(), &view.st),
     }
     .render(Rect::new(gx, r.y + 2, gw, eq_h - 1), buf);
-    let gr = match app.selected_strip() {
-        StripRef::Track(i) => app.levels.get(i).map_or(0.0, |l| l.gain_reduction_db),
-        StripRef::Master => app.master_levels.gain_reduction_db,
-        StripRef::Bus(_) => 0.0,
-    };
+    let gr = app.strip_levels(app.selected_strip()).gain_reduction_db;
     let cy = r.y + 1 + eq_h;
     let state = if view.st.compressor.enabled {
         "on"

@@ -3,15 +3,16 @@
 pub mod curve;
 pub mod inspector;
 pub mod meter;
+pub mod strip;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::Frame;
 
-use crate::app::{fmt_db, params::format_pan, App, MeterMode, Overlay, StripLevels, TrackStatus};
+use crate::app::{fmt_db, App, MeterMode, Overlay, StripRef};
 use crate::keymap::{Action, Group};
-use meter::{scale_labels, Meter};
+use strip::Strip;
 
 /// Smallest usable terminal.
 pub const MIN_WIDTH: u16 = 80;
@@ -19,6 +20,8 @@ pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 /// Width of a track strip including its separator.
 pub const STRIP_WIDTH: u16 = 10;
+/// Fewest meter rows a strip keeps when it shows many sends.
+pub const MIN_METER_ROWS: u16 = 8;
 /// Width of the master strip.
 pub const MASTER_WIDTH: u16 = 22;
 /// Width of the inspector panel (narrower terminals give it everything left of the master).
@@ -77,7 +80,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Rect::new(area.x, area.bottom() - 1, area.width, 1),
         buf,
     );
-    let body = Rect::new(area.x, area.y + 2, area.width, area.height - 3);
+    let body = body_of(area);
     if let Overlay::Help(scroll) = app.overlay {
         help(app, body, scroll, buf);
         return;
@@ -230,7 +233,7 @@ fn overview_line(app: &App, r: Rect, buf: &mut Buffer) {
         for s in &mut styles[ca..=cb.max(ca)] {
             *s = s.add_modifier(Modifier::UNDERLINED);
             if !app.no_color {
-                *s = s.bg(Color::Indexed(236));
+                *s = s.bg(Color::DarkGray);
             }
         }
     }
@@ -293,53 +296,37 @@ fn status_line(app: &App, r: Rect, buf: &mut Buffer) {
         _ if !app.message.is_empty() => app.message.clone(),
         _ => "? help  q quit  space play  arrows select/fader  m s p mute solo polarity".into(),
     };
-    // buses have no strip in the mixer yet: say which one is selected
-    if let crate::app::StripRef::Bus(b) = app.selected_strip() {
-        if !app.inspector {
-            let name = &app.session.file.buses[b].name;
-            text = format!("[bus {name}: tab inspects] {text}");
-        }
-    }
     if app.dirty {
         text = format!("[+] {text}");
     }
     put(buf, r.x, r.y, r.width, &text, Style::default());
 }
 
-fn strip_name(app: &App, i: usize) -> String {
-    app.session.file.tracks[i].display_name()
+/// The strip at position `i` of the scrolling row: tracks, then buses.
+fn row_strip(app: &App, i: usize) -> StripRef {
+    let t = app.track_count();
+    if i < t {
+        StripRef::Track(i)
+    } else {
+        StripRef::Bus(i - t)
+    }
 }
 
-/// What is under terminal cell (`col`, `row`) of a screen of `area`: a track index, or `track_count()` for
-/// the master; None elsewhere (transport bar, status line, inspector, gaps). Mirrors the layout of the
-/// mixer view, for the mouse.
-pub fn strip_at(app: &App, area: Rect, col: u16, row: u16) -> Option<usize> {
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT || !matches!(app.overlay, Overlay::None) {
-        return None;
-    }
-    let body = Rect::new(area.x, area.y + 1, area.width, area.height - 2);
-    if row < body.y || row >= body.bottom() || col < body.x || col >= body.right() {
-        return None;
-    }
-    if col >= body.right() - MASTER_WIDTH {
-        return Some(app.track_count());
-    }
-    let insp_w = if app.inspector { INSPECTOR_WIDTH } else { 0 };
-    let strips_w = body.width.saturating_sub(MASTER_WIDTH + insp_w);
-    let visible = (strips_w / STRIP_WIDTH).max(1) as usize;
-    let n = app.track_count();
-    let sel = app.selected.min(n.saturating_sub(1));
-    let first = if n <= visible {
+/// The first of `visible` strip slots shown when strip `selected` of `n` must be in view (the master, past the
+/// end, shows the last ones).
+pub fn first_visible(selected: usize, n: usize, visible: usize) -> usize {
+    let visible = visible.max(1);
+    let sel = selected.min(n.saturating_sub(1));
+    if n <= visible {
         0
     } else {
         sel.saturating_sub(visible - 1).min(n - visible)
-    };
-    let k = ((col - body.x) / STRIP_WIDTH) as usize;
-    (k < visible && first + k < n).then_some(first + k)
+    }
 }
 
-fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
-    let room = body.width.saturating_sub(MASTER_WIDTH);
+/// Widths of the strip row and the inspector in a mixer body `width` columns wide (the master takes the rest).
+fn columns(app: &App, width: u16) -> (u16, u16) {
+    let room = width.saturating_sub(MASTER_WIDTH);
     let insp_w = if !app.inspector {
         0
     } else if room >= INSPECTOR_WIDTH + 3 * STRIP_WIDTH {
@@ -348,35 +335,119 @@ fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
     } else {
         room
     };
-    let strips_w = body.width.saturating_sub(MASTER_WIDTH + insp_w);
-    // the inspector may take the whole width left of the master
-    if strips_w >= STRIP_WIDTH {
-        let visible = (strips_w / STRIP_WIDTH).max(1) as usize;
-        let n = app.track_count();
-        let sel = app.selected.min(n.saturating_sub(1));
-        let first = if n <= visible {
-            0
-        } else {
-            sel.saturating_sub(visible - 1).min(n - visible)
-        };
-        for (k, i) in (first..n.min(first + visible)).enumerate() {
-            let r = Rect::new(
-                body.x + k as u16 * STRIP_WIDTH,
-                body.y,
-                STRIP_WIDTH,
-                body.height,
-            );
-            track_strip(app, i, r, buf);
+    (width.saturating_sub(MASTER_WIDTH + insp_w), insp_w)
+}
+
+/// How many track/bus strips fit beside the master (and the inspector) on a terminal `width` columns wide;
+/// the event loop passes it to [`App::scroll_into_view`] before drawing.
+pub fn strip_slots(app: &App, width: u16) -> usize {
+    (columns(app, width).0 / STRIP_WIDTH) as usize
+}
+
+/// The first strip shown of the scrolling row when `visible` fit: the remembered scroll position, moved as
+/// little as needed to show the selected strip.
+fn first_shown(app: &App, visible: usize) -> usize {
+    let n = app.track_count() + app.bus_count();
+    app.scroll.clamp(
+        first_visible(app.selected, n, visible),
+        app.selected
+            .min(n.saturating_sub(1))
+            .min(n.saturating_sub(visible.max(1))),
+    )
+}
+
+/// The mixer body of a screen `area`: below the transport bar and the overview line, above the status line.
+fn body_of(area: Rect) -> Rect {
+    Rect::new(
+        area.x,
+        area.y + 2,
+        area.width,
+        area.height.saturating_sub(3),
+    )
+}
+
+/// What is under terminal cell (`col`, `row`) of a screen of `area`, in selection order (tracks, buses, then
+/// the master); None elsewhere (transport bar, overview, status line, inspector, gaps). Uses the same layout
+/// as the mixer view, for the mouse.
+pub fn strip_at(app: &App, area: Rect, col: u16, row: u16) -> Option<usize> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT || !matches!(app.overlay, Overlay::None) {
+        return None;
+    }
+    let body = body_of(area);
+    if row < body.y || row >= body.bottom() || col < body.x || col >= body.right() {
+        return None;
+    }
+    let n = app.track_count() + app.bus_count();
+    if col >= body.right() - MASTER_WIDTH {
+        return Some(n);
+    }
+    let (strips_w, _) = columns(app, body.width);
+    let visible = (strips_w / STRIP_WIDTH) as usize;
+    if col >= body.x + strips_w || visible == 0 {
+        return None;
+    }
+    let k = ((col - body.x) / STRIP_WIDTH) as usize;
+    let i = first_shown(app, visible) + k;
+    (k < visible && i < n).then_some(i)
+}
+
+fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
+    let (strips_w, insp_w) = columns(app, body.width);
+    // tracks then buses scroll together; the master stays at the right
+    let n = app.track_count() + app.bus_count();
+    let visible = (strips_w / STRIP_WIDTH) as usize;
+    let first = first_shown(app, visible);
+    let shown: Vec<Strip> = if visible == 0 {
+        Vec::new()
+    } else {
+        (first..n.min(first + visible))
+            .filter_map(|i| Strip::of(app, row_strip(app, i), STRIP_WIDTH - 1))
+            .collect()
+    };
+    // info rows (trim, sends): as many as the busiest strip needs (all strips, so the meters keep their height
+    // while scrolling), leaving the meter MIN_METER_ROWS
+    let max_info = body
+        .height
+        .saturating_sub(strip::FIXED_ROWS + MIN_METER_ROWS)
+        .max(1) as usize;
+    let f = &app.session.file;
+    let info_rows = f
+        .tracks
+        .iter()
+        .map(|t| usize::from(t.trim_db != 0.0) + t.sends.len())
+        .chain(
+            f.buses
+                .iter()
+                .map(|b| usize::from(b.trim_db != 0.0) + b.sends.len()),
+        )
+        .max()
+        .unwrap_or(0)
+        .clamp(1, max_info) as u16;
+    for (k, s) in shown.iter().enumerate() {
+        let r = Rect::new(
+            body.x + k as u16 * STRIP_WIDTH,
+            body.y,
+            STRIP_WIDTH,
+            body.height,
+        );
+        s.render(r, info_rows, buf);
+        // a double line between the last track and the first bus
+        if first + k + 1 == app.track_count() && app.bus_count() > 0 && !app.ascii {
+            for y in r.y..r.bottom() {
+                put(buf, r.right() - 1, y, 1, "║", st(app, Color::DarkGray));
+            }
         }
+    }
+    if visible > 0 {
         if first > 0 {
-            put(
-                buf,
-                body.x,
-                body.y,
-                1,
-                if app.ascii { "<" } else { "◀" },
-                Style::default(),
-            );
+            // the arrow goes before the first strip's name (which keeps its highlight)
+            if let Some(s) = shown.first() {
+                s.render_name(
+                    Rect::new(body.x, body.y, STRIP_WIDTH, body.height),
+                    Some(if app.ascii { "<" } else { "◀" }),
+                    buf,
+                );
+            }
         }
         if first + visible < n {
             put(
@@ -404,206 +475,12 @@ fn mixer(app: &App, body: Rect, buf: &mut Buffer) {
             MASTER_WIDTH,
             body.height,
         ),
+        info_rows,
         buf,
     );
 }
 
-/// The two bars of a strip in the current meter mode: peak with hold, RMS, or (master only, `loudness`
-/// given) momentary and short-term LUFS on the same scale.
-fn meter_pair(
-    app: &App,
-    l: &StripLevels,
-    loudness: Option<[f32; 2]>,
-    x: u16,
-    y: u16,
-    h: u16,
-    buf: &mut Buffer,
-) {
-    for (row, label) in scale_labels(h) {
-        put(buf, x, y + row, 3, &label, st(app, Color::DarkGray));
-    }
-    let (level, hold) = match (app.meter_mode, loudness) {
-        (MeterMode::Peak, _) => (l.peak_db, l.hold_db),
-        (MeterMode::Loudness, Some(v)) => (v, v),
-        _ => (l.rms_db, l.rms_db),
-    };
-    for ch in 0..2 {
-        Meter {
-            level_db: level[ch],
-            hold_db: hold[ch],
-            ascii: app.ascii,
-            color: !app.no_color,
-        }
-        .render(Rect::new(x + 4 + ch as u16 * 3, y, 2, h), buf);
-    }
-}
-
-fn clip_row(app: &App, l: &StripLevels, x: u16, y: u16, buf: &mut Buffer) {
-    if l.clipped {
-        let s = if app.no_color {
-            Style::default().add_modifier(Modifier::REVERSED)
-        } else {
-            Style::default().fg(Color::White).bg(Color::Red)
-        };
-        put(buf, x + 4, y, 5, "CLIP!", s);
-    } else {
-        put(buf, x + 4, y, 5, "     ", Style::default());
-    }
-}
-
-fn separator(app: &App, r: Rect, buf: &mut Buffer) {
-    let g = if app.ascii { "|" } else { "│" };
-    for y in r.y..r.bottom() {
-        put(buf, r.right() - 1, y, 1, g, st(app, Color::DarkGray));
-    }
-}
-
-fn track_strip(app: &App, i: usize, r: Rect, buf: &mut Buffer) {
-    let w = r.width - 1;
-    let t = &app.session.file.tracks[i];
-    let selected = app.selected == i;
-    let name_style = if selected {
-        Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
-    } else {
-        Style::default().add_modifier(Modifier::BOLD)
-    };
-    let name = format!("{:<w$}", strip_name(app, i), w = w as usize);
-    put(buf, r.x, r.y, w, &name, name_style);
-    let h = r.height;
-    let meter_h = h.saturating_sub(9);
-    let l = app.levels.get(i).copied().unwrap_or_default();
-    match &app.status[i] {
-        TrackStatus::Offline(reason) => {
-            put(
-                buf,
-                r.x,
-                r.y + 1,
-                w,
-                "OFFLINE",
-                st(app, Color::Red).add_modifier(Modifier::BOLD),
-            );
-            // the strip is narrow: the file name instead of the whole path before the reason
-            let reason = match app.session.track_path(i) {
-                Some(p) => {
-                    let full = p.display().to_string();
-                    let short = app.session.file.tracks[i].file.display().to_string();
-                    reason.replacen(&full, &short, 1)
-                }
-                None => reason.clone(),
-            };
-            let chars: Vec<char> = reason.chars().collect();
-            for (k, chunk) in chars.chunks(w as usize).take(meter_h as usize).enumerate() {
-                let s: String = chunk.iter().collect();
-                put(buf, r.x, r.y + 2 + k as u16, w, &s, st(app, Color::Red));
-            }
-        }
-        TrackStatus::Loading => put(buf, r.x, r.y + 2, w, "queued", st(app, Color::DarkGray)),
-        TrackStatus::Decoding => put(buf, r.x, r.y + 2, w, "decoding", st(app, Color::Yellow)),
-        TrackStatus::Online => {
-            clip_row(app, &l, r.x, r.y + 1, buf);
-            meter_pair(app, &l, None, r.x, r.y + 2, meter_h, buf);
-        }
-    }
-    let y0 = r.y + 2 + meter_h;
-    let pk = l.hold_db[0].max(l.hold_db[1]);
-    put(
-        buf,
-        r.x,
-        y0,
-        w,
-        &format!("pk{:>6}", fmt_db(pk)),
-        Style::default(),
-    );
-    let fader_style = if selected {
-        Style::default().add_modifier(Modifier::BOLD)
-    } else {
-        Style::default()
-    };
-    put(
-        buf,
-        r.x,
-        y0 + 1,
-        w,
-        &format!("{:>6.1}dB", t.gain_db),
-        fader_style,
-    );
-    put(
-        buf,
-        r.x,
-        y0 + 2,
-        w,
-        &format!("pan {:>4}", format_pan(t.pan)),
-        Style::default(),
-    );
-    let on = |b: bool, c: Color| {
-        if b {
-            if app.no_color {
-                Style::default().add_modifier(Modifier::REVERSED)
-            } else {
-                Style::default().fg(Color::Black).bg(c)
-            }
-        } else {
-            st(app, Color::DarkGray)
-        }
-    };
-    // on: capital and highlighted; off: small and dim (readable without colour)
-    let flag = |b: bool, upper: &'static str, lower: &'static str| if b { upper } else { lower };
-    put(
-        buf,
-        r.x,
-        y0 + 3,
-        1,
-        flag(t.mute, "M", "m"),
-        on(t.mute, Color::Red),
-    );
-    put(
-        buf,
-        r.x + 2,
-        y0 + 3,
-        1,
-        flag(t.solo, "S", "s"),
-        on(t.solo, Color::Yellow),
-    );
-    let (pu, pl) = if app.ascii { ("P", "p") } else { ("Ø", "ø") };
-    let pol = flag(t.invert_polarity, pu, pl);
-    put(
-        buf,
-        r.x + 4,
-        y0 + 3,
-        1,
-        pol,
-        on(t.invert_polarity, Color::Cyan),
-    );
-    put(
-        buf,
-        r.x,
-        y0 + 4,
-        w,
-        &format!("GR {:>4.1}", l.gain_reduction_db),
-        Style::default(),
-    );
-    put(
-        buf,
-        r.x,
-        y0 + 5,
-        w,
-        &format!(
-            "{} {}",
-            if app.ascii { "->" } else { "→" },
-            t.output.as_deref().unwrap_or("master")
-        ),
-        st(app, Color::DarkGray),
-    );
-    let trim = if t.trim_db != 0.0 {
-        format!("trim{:+.1}", t.trim_db)
-    } else {
-        String::new()
-    };
-    put(buf, r.x, y0 + 6, w, &trim, Style::default());
-    separator(app, r, buf);
-}
-
-fn master_strip(app: &App, r: Rect, buf: &mut Buffer) {
+fn master_strip(app: &App, r: Rect, info_rows: u16, buf: &mut Buffer) {
     let selected = app.master_selected();
     let name_style = if selected {
         Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD)
@@ -624,12 +501,22 @@ fn master_strip(app: &App, r: Rect, buf: &mut Buffer) {
         &format!("{:<w$}", "MASTER", w = w as usize),
         name_style,
     );
-    let meter_h = r.height.saturating_sub(9);
+    let meter_h = r.height.saturating_sub(strip::FIXED_ROWS + info_rows);
     let l = &app.master_levels;
-    clip_row(app, l, x, r.y + 1, buf);
+    strip::clip_row(l, app.ascii, !app.no_color, x, r.y + 1, buf);
     let ld = &app.loudness;
     let lufs = [ld.momentary_lufs, ld.short_term_lufs];
-    meter_pair(app, l, Some(lufs), x, r.y + 2, meter_h, buf);
+    let (level_db, hold_db) = strip::meter_values(l, app.meter_mode, Some(lufs));
+    strip::meter_pair(
+        level_db,
+        hold_db,
+        app.ascii,
+        !app.no_color,
+        x,
+        r.y + 2,
+        meter_h,
+        buf,
+    );
     let fx = x + 10;
     let fw = w.saturating_sub(10);
     let rows = [
@@ -667,6 +554,15 @@ fn master_strip(app: &App, r: Rect, buf: &mut Buffer) {
         y0 + 1,
         w,
         &format!("{:>6.1}dB", app.session.file.master.gain_db),
+        Style::default(),
+    );
+    // compressor + limiter
+    put(
+        buf,
+        x,
+        y0 + 4,
+        w,
+        &format!("GR {:>4.1}", l.gain_reduction_db),
         Style::default(),
     );
     put(
