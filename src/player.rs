@@ -141,6 +141,9 @@ pub enum EngineEvent {
     Retired(Box<dyn Source>),
 }
 
+/// Frames per stack-buffer chunk when the mix is copied to the loudness tap.
+const TAP_CHUNK_FRAMES: usize = 256;
+
 /// Runs on the audio thread: owns the engine and renders it. Implements the output's render callback.
 pub struct EngineCallback {
     engine: Engine,
@@ -174,7 +177,33 @@ impl EngineCallback {
                 break;
             }
         }
-        self.engine.process_interleaved(out);
+        // Meters measure the mix, not the monitor (dim, mono check, a reference): the loudness tap and the
+        // clip count take the engine's pre-monitor mix, chunk by chunk, through a small stack buffer.
+        {
+            let (tap, meters) = (&mut self.master_tap, &self.meters);
+            self.engine.process_interleaved_with_mix(out, |l, r| {
+                let mut buf = [0.0f32; 2 * TAP_CHUNK_FRAMES];
+                for (lc, rc) in l.chunks(TAP_CHUNK_FRAMES).zip(r.chunks(TAP_CHUNK_FRAMES)) {
+                    let frames = lc.len();
+                    let mut clips = 0u64;
+                    for (i, (&a, &b)) in lc.iter().zip(rc).enumerate() {
+                        buf[2 * i] = a;
+                        buf[2 * i + 1] = b;
+                        clips += u64::from(a.abs() >= 1.0) + u64::from(b.abs() >= 1.0);
+                    }
+                    if clips > 0 {
+                        meters.master_clips.fetch_add(clips, Ordering::Relaxed);
+                    }
+                    let pushed = tap.push_slice(&buf[..2 * frames]);
+                    if pushed < 2 * frames {
+                        meters
+                            .loudness
+                            .lost_frames
+                            .fetch_add(((2 * frames - pushed) / 2) as u64, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
         while let Some(src) = self.engine.take_retired_source() {
             if let Err(EngineEvent::Retired(src)) = self.events.try_push(EngineEvent::Retired(src))
             {
@@ -182,11 +211,10 @@ impl EngineCallback {
                 std::mem::forget(src);
             }
         }
-        self.publish(out);
+        self.publish(out.len() / 2);
     }
 
-    fn publish(&mut self, out: &[f32]) {
-        let frames = out.len() / 2;
+    fn publish(&mut self, frames: usize) {
         let rate = self.engine.sample_rate_hz() as f32;
         // exponential moving mean square with τ = 300 ms, advanced by one block
         let a = (-(frames as f32) / (RMS_WINDOW_MS / 1000.0 * rate)).exp();
@@ -231,17 +259,6 @@ impl EngineCallback {
             .master
             .store_gain_reduction(self.engine.master_gain_reduction_db());
         self.engine.reset_meters();
-        let clips = out.iter().filter(|x| x.abs() >= 1.0).count() as u64;
-        if clips > 0 {
-            self.meters.master_clips.fetch_add(clips, Ordering::Relaxed);
-        }
-        let pushed = self.master_tap.push_slice(out);
-        if pushed < out.len() {
-            self.meters
-                .loudness
-                .lost_frames
-                .fetch_add(((out.len() - pushed) / 2) as u64, Ordering::Relaxed);
-        }
         let m = &self.meters;
         m.position_frames
             .store(self.engine.position_frames(), Ordering::Relaxed);

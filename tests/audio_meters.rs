@@ -322,3 +322,72 @@ fn master_loudness_true_peak_and_correlation_come_from_the_meter_thread() {
         lin_db(tp)
     );
 }
+
+/// The loudness meter, correlation and clip count measure the mix, not the monitor: with dim and mono check
+/// on, the device hears a dimmed mono sum (here of a signal against its inverse: silence) while the meter
+/// thread still reads the mix at −23 LUFS with correlation −1.
+#[test]
+fn master_meters_measure_the_mix_not_the_monitor() {
+    use std::sync::atomic::Ordering;
+    use ttymix::engine::{Command, CommandKind, MonitorCommand, TransportCommand};
+    let amp = 10f32.powf(-23.0 / 20.0);
+    let s = sine(amp, 1000.0, 2 * RATE as usize);
+    let neg: Vec<f32> = s.iter().map(|x| -x).collect();
+    let n = s.len();
+    let tracks = vec![
+        track(
+            &s,
+            StripState {
+                pan: -1.0,
+                ..StripState::default()
+            },
+        ),
+        track(
+            &neg,
+            StripState {
+                pan: 1.0,
+                ..StripState::default()
+            },
+        ),
+    ];
+    let mut engine = Engine::with_buses(
+        EngineConfig::new(RATE, BLOCK),
+        MasterState::default(),
+        tracks,
+        Vec::new(),
+    );
+    for kind in [
+        CommandKind::Monitor(MonitorCommand::Dim(true)),
+        CommandKind::Monitor(MonitorCommand::Mono(true)),
+        CommandKind::Transport(TransportCommand::Play),
+    ] {
+        assert!(engine.push(Command { at_frame: 0, kind }).is_ok());
+    }
+    let (handle, mut callback) = player::bridge(engine, 16);
+    let mut out = vec![0.0f32; 2 * BLOCK];
+    let m = handle.meters();
+    let mut heard_peak = 0.0f32;
+    for b in 0..n / BLOCK {
+        callback.render(&mut out);
+        // after the monitor's 10 ms switching ramp
+        if b * BLOCK >= RATE as usize / 50 {
+            heard_peak = out.iter().fold(heard_peak, |a, x| a.max(x.abs()));
+        }
+        while m.loudness.frames.load(Ordering::Relaxed) + (RATE as u64 / 2)
+            < m.clock_frames.load(Ordering::Relaxed)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    let t = std::time::Instant::now();
+    while m.loudness.frames.load(Ordering::Relaxed) < (n / BLOCK * BLOCK) as u64 {
+        assert!(t.elapsed().as_secs() < 10, "the meter thread is stuck");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // what the device got: the mono sum of a signal and its inverse, dimmed: silence
+    assert!(heard_peak < 1e-6, "heard peak {heard_peak}");
+    let momentary = m.loudness.momentary_lufs.load();
+    let corr = m.loudness.correlation.load();
+    assert!((momentary + 23.0).abs() < 0.1, "momentary {momentary} LUFS");
+    assert!((corr + 1.0).abs() < 1e-3, "correlation {corr}");
+}

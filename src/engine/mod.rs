@@ -268,6 +268,9 @@ pub struct Engine {
     track_r: Vec<f32>,
     bus_l: Vec<f32>,
     bus_r: Vec<f32>,
+    /// The mix before the monitor section, for the last `process` call (what the meters measure).
+    mix_l: Vec<f32>,
+    mix_r: Vec<f32>,
     /// Per-sample crossfade gains of the strip being routed.
     xbuf: Vec<f32>,
     /// Scratch for recomputing the bus order without allocating.
@@ -423,6 +426,8 @@ impl Engine {
             track_r: vec![0.0; max],
             bus_l: vec![0.0; max],
             bus_r: vec![0.0; max],
+            mix_l: vec![0.0; max],
+            mix_r: vec![0.0; max],
             xbuf: vec![0.0; max],
             order_scratch: Vec::with_capacity(nb),
             indeg: vec![0; nb],
@@ -627,6 +632,15 @@ impl Engine {
                 seg = seg.min((t.loop_end_frames - t.position_frames) as usize);
             }
             self.render_segment(seg);
+            // the mix, before the listening-only monitor section
+            self.mix_l[done..done + seg].copy_from_slice(&self.bus_l[..seg]);
+            self.mix_r[done..done + seg].copy_from_slice(&self.bus_r[..seg]);
+            {
+                let (bl, br) = (&mut self.bus_l[..seg], &mut self.bus_r[..seg]);
+                let t = self.transport;
+                self.monitor.select(bl, br, t.position_frames, t.playing);
+                self.monitor.process(bl, br);
+            }
             left[done..done + seg].copy_from_slice(&self.bus_l[..seg]);
             right[done..done + seg].copy_from_slice(&self.bus_r[..seg]);
             self.clock_frames += seg as u64;
@@ -647,8 +661,25 @@ impl Engine {
         right[n..].fill(0.0);
     }
 
+    /// The mix of the last [`Engine::process`] call, `frames` long, before the monitor section (mono check,
+    /// dim, references): what meters and loudness measure, whatever is being listened to.
+    pub fn last_mix(&self, frames: usize) -> (&[f32], &[f32]) {
+        let n = frames.min(self.max_block_frames);
+        (&self.mix_l[..n], &self.mix_r[..n])
+    }
+
     /// Process into an interleaved stereo buffer of any length (split into blocks internally).
     pub fn process_interleaved(&mut self, out: &mut [f32]) {
+        self.process_interleaved_with_mix(out, |_, _| {});
+    }
+
+    /// As [`Engine::process_interleaved`], handing each processed chunk's mix (before the monitor section,
+    /// planar left and right) to `mix` as it goes, so a caller can meter the mix without a buffer of its own.
+    pub fn process_interleaved_with_mix(
+        &mut self,
+        out: &mut [f32],
+        mut mix: impl FnMut(&[f32], &[f32]),
+    ) {
         const CHUNK: usize = 256;
         let mut tmp_l = [0.0f32; CHUNK];
         let mut tmp_r = [0.0f32; CHUNK];
@@ -657,6 +688,7 @@ impl Engine {
         while done < frames_total {
             let n = (frames_total - done).min(CHUNK).min(self.max_block_frames);
             self.process(&mut tmp_l[..n], &mut tmp_r[..n]);
+            mix(&self.mix_l[..n], &self.mix_r[..n]);
             for (i, frame) in out[2 * done..2 * (done + n)]
                 .chunks_exact_mut(2)
                 .enumerate()
@@ -1085,9 +1117,7 @@ impl Engine {
             );
         }
         self.master.process(bus_l, bus_r);
-        // listening only; neutral (untouched) unless a monitor command arrived
-        self.monitor.select(bus_l, bus_r, pos, playing);
-        self.monitor.process(bus_l, bus_r);
+        // the monitor section (listening only) runs after this, in `process`
     }
 }
 
