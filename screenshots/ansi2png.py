@@ -105,6 +105,22 @@ def main():
                 texts.append((x0, y0, fg, st["bold"], run))
             x = end
     for x0, y0, fg, bold, run in texts:
+        # DejaVu Sans Mono has no braille: draw those dots ourselves (2 columns x 4 rows per cell, the
+        # standard dot numbering) and leave a space in the text
+        dots = []
+        for k, ch in enumerate(run):
+            code = ord(ch) - 0x2800
+            if 0 <= code < 256:
+                for bit, (dx, dy) in enumerate([(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (0, 3), (1, 3)]):
+                    if code >> bit & 1:
+                        cx = x0 + k * CW + 2 + dx * 4
+                        cy = y0 + 2 + dy * 4
+                        dots.append(f"rectangle {cx},{cy} {cx + 1},{cy + 1}")
+        if dots:
+            args += ["-fill", fg, "-draw", " ".join(dots)]
+            run = "".join(" " if 0x2800 <= ord(c) < 0x2900 else c for c in run)
+            if not run.strip():
+                continue
         # no-break spaces keep the columns (ImageMagick trims ordinary leading spaces)
         t = run.replace("%", "%%").replace("\\", "\\\\").replace(" ", "\u00a0")
         args += ["-font", BOLD if bold else FONT, "-fill", fg, "-annotate", f"+{x0}+{y0 + LH - 5}", t]

@@ -23,7 +23,10 @@ shot() { # name width height keys...
   rm -f "$name.ansi"
 }
 shot mixer 160 48 Right Right Up m
-shot inspector 160 48 Right Right Tab Down Down Up
+# the inspector on the Vocal: high-pass on, EQ on with a low-shelf cut and a bell boost (drawn in the curve)
+shot inspector 160 48 Right Right Right Right Tab Right Right Up Right Right Right Right Right Right Up \
+  Right Up Right Right PageDown Right Right Up Right Right PageUp PageUp
+
 shot help 160 48 '?'
 shot mixer-80x24 80 24
 shot inspector-80x24 80 24 Tab Up

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::engine::{Engine, EngineConfig, MemorySource, SilentSource, Source, TrackInit};
-use crate::session::{Origin, Session, TrackConfig};
+use crate::session::{
+    BusConfig, BusKindName, DelayConfig, Origin, ReverbConfig, SendConfig, Session, TrackConfig,
+};
 
 /// Default rate when nothing else decides (the demo, or no stem could be read).
 pub const DEFAULT_RATE_HZ: u32 = 48_000;
@@ -39,6 +41,52 @@ pub struct LoadedSession {
     pub tempo_bpm: Option<f64>,
     /// Per track, in session order.
     pub tracks: Vec<TrackAudio>,
+}
+
+/// The demo's effect buses: a plate-like reverb and a dotted-eighth ping-pong echo, as a mix starts out
+/// (the tracks' faults are left for the user).
+fn demo_buses() -> Vec<BusConfig> {
+    vec![
+        BusConfig {
+            name: "Verb".into(),
+            kind: BusKindName::Reverb,
+            reverb: Some(ReverbConfig {
+                decay_s: 1.8,
+                pre_delay_ms: 20.0,
+                ..ReverbConfig::default()
+            }),
+            ..Default::default()
+        },
+        BusConfig {
+            name: "Echo".into(),
+            kind: BusKindName::Delay,
+            delay: Some(DelayConfig {
+                time: Some("1/8.".into()),
+                time_ms: None,
+                feedback: 0.3,
+                low_cut_hz: 150.0,
+                high_cut_hz: 6000.0,
+                ping_pong: true,
+            }),
+            ..Default::default()
+        },
+    ]
+}
+
+/// Which demo tracks feed the effect buses, and how much (post-fader).
+fn demo_sends(track: &str) -> Vec<SendConfig> {
+    let send = |bus: &str, level_db: f32| SendConfig {
+        bus: bus.into(),
+        level_db,
+        pre_fader: false,
+    };
+    match track {
+        "Vocal" => vec![send("Verb", -14.0), send("Echo", -20.0)],
+        "Lead" => vec![send("Echo", -16.0)],
+        "Pad" => vec![send("Verb", -20.0)],
+        "Drums" => vec![send("Verb", -24.0)],
+        _ => Vec::new(),
+    }
 }
 
 impl LoadedSession {
@@ -209,9 +257,11 @@ impl LoadedSession {
                 name: Some(t.name.clone()),
                 file: PathBuf::from(format!("demo:{}", t.name)),
                 pan: t.pan,
+                sends: demo_sends(&t.name),
                 ..Default::default()
             })
             .collect();
+        session.file.buses = demo_buses();
         let tracks = demo
             .tracks
             .into_iter()
