@@ -23,6 +23,40 @@ fn track(signal: &[f32], state: StripState) -> TrackInit {
     }
 }
 
+/// Play `frames` of `engine` through the player's callback in blocks, paced so the meter thread keeps up,
+/// and wait until it has measured everything. Returns the handle (its meters) and the peak of what the device
+/// was given from frame `skip_frames` on.
+fn play_and_meter(
+    engine: Engine,
+    frames: usize,
+    skip_frames: usize,
+) -> (player::PlayerHandle, f32) {
+    use std::sync::atomic::Ordering;
+    let (handle, mut callback) = player::bridge(engine, 16);
+    let mut out = vec![0.0f32; 2 * BLOCK];
+    let m = handle.meters();
+    let mut peak = 0.0f32;
+    for b in 0..frames / BLOCK {
+        callback.render(&mut out);
+        if b * BLOCK >= skip_frames {
+            peak = out.iter().fold(peak, |a, x| a.max(x.abs()));
+        }
+        // pace a little so the one-second tap ring never overflows
+        while m.loudness.frames.load(Ordering::Relaxed) + (RATE as u64 / 2)
+            < m.clock_frames.load(Ordering::Relaxed)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    let t = std::time::Instant::now();
+    while m.loudness.frames.load(Ordering::Relaxed) < (frames / BLOCK * BLOCK) as u64 {
+        assert!(t.elapsed().as_secs() < 10, "the meter thread is stuck");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(m.loudness.lost_frames.load(Ordering::Relaxed), 0);
+    (handle, peak)
+}
+
 fn lin_db(x: f32) -> f32 {
     20.0 * x.log10()
 }
@@ -233,7 +267,6 @@ fn a_full_command_ring_never_blocks_and_keeps_order() {
 /// at -1, and a sine at fs/4 sampled 45° off its peaks shows its true peak, 3 dB above the sample peak.
 #[test]
 fn master_loudness_true_peak_and_correlation_come_from_the_meter_thread() {
-    use std::sync::atomic::Ordering;
     let run = |left: Vec<f32>, right: Vec<f32>| -> (f32, f32, f32, f32) {
         let n = left.len();
         let tracks = vec![
@@ -262,26 +295,8 @@ fn master_loudness_true_peak_and_correlation_come_from_the_meter_thread() {
             0,
             ttymix::engine::TransportCommand::Play,
         ));
-        let (handle, mut callback) = player::bridge(engine, 16);
-        let mut out = vec![0.0f32; 2 * BLOCK];
+        let (handle, sample_peak) = play_and_meter(engine, n, 0);
         let m = handle.meters();
-        let mut sample_peak = 0.0f32;
-        for _ in 0..n / BLOCK {
-            callback.render(&mut out);
-            sample_peak = out.iter().fold(sample_peak, |a, x| a.max(x.abs()));
-            // pace a little so the one-second tap ring never overflows
-            while m.loudness.frames.load(Ordering::Relaxed) + (RATE as u64 / 2)
-                < m.clock_frames.load(Ordering::Relaxed)
-            {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-        }
-        let t = std::time::Instant::now();
-        while m.loudness.frames.load(Ordering::Relaxed) < (n / BLOCK * BLOCK) as u64 {
-            assert!(t.elapsed().as_secs() < 10, "the meter thread is stuck");
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        assert_eq!(m.loudness.lost_frames.load(Ordering::Relaxed), 0);
         (
             m.loudness.momentary_lufs.load(),
             m.loudness.correlation.load(),
@@ -328,7 +343,6 @@ fn master_loudness_true_peak_and_correlation_come_from_the_meter_thread() {
 /// thread still reads the mix at −23 LUFS with correlation −1.
 #[test]
 fn master_meters_measure_the_mix_not_the_monitor() {
-    use std::sync::atomic::Ordering;
     use ttymix::engine::{Command, CommandKind, MonitorCommand, TransportCommand};
     let amp = 10f32.powf(-23.0 / 20.0);
     let s = sine(amp, 1000.0, 2 * RATE as usize);
@@ -363,27 +377,9 @@ fn master_meters_measure_the_mix_not_the_monitor() {
     ] {
         assert!(engine.push(Command { at_frame: 0, kind }).is_ok());
     }
-    let (handle, mut callback) = player::bridge(engine, 16);
-    let mut out = vec![0.0f32; 2 * BLOCK];
+    // after the monitor's 10 ms switching ramp
+    let (handle, heard_peak) = play_and_meter(engine, n, RATE as usize / 50);
     let m = handle.meters();
-    let mut heard_peak = 0.0f32;
-    for b in 0..n / BLOCK {
-        callback.render(&mut out);
-        // after the monitor's 10 ms switching ramp
-        if b * BLOCK >= RATE as usize / 50 {
-            heard_peak = out.iter().fold(heard_peak, |a, x| a.max(x.abs()));
-        }
-        while m.loudness.frames.load(Ordering::Relaxed) + (RATE as u64 / 2)
-            < m.clock_frames.load(Ordering::Relaxed)
-        {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-    }
-    let t = std::time::Instant::now();
-    while m.loudness.frames.load(Ordering::Relaxed) < (n / BLOCK * BLOCK) as u64 {
-        assert!(t.elapsed().as_secs() < 10, "the meter thread is stuck");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
     // what the device got: the mono sum of a signal and its inverse, dimmed: silence
     assert!(heard_peak < 1e-6, "heard peak {heard_peak}");
     let momentary = m.loudness.momentary_lufs.load();
