@@ -159,6 +159,8 @@ pub fn render_to_memory(
     let (start, end) = frame_range(loaded, opts)?;
     let mut engine = loaded.engine(opts.block_frames);
     engine.set_metering(false);
+    // Track strips on every core; the audio is bit-identical to the single-threaded engine.
+    engine.set_offline_parallel(true);
     let mut out = Vec::with_capacity(2 * (end - start) as usize);
     let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
     run_engine(
@@ -347,6 +349,8 @@ fn write_wav(
     let mut engine = loaded.render_engine(opts.block_frames)?;
     // Nothing reads the strip meters here; the audio is the same without them.
     engine.set_metering(false);
+    // Track strips on every core; the audio is bit-identical to the single-threaded engine.
+    engine.set_offline_parallel(true);
     let (mut loudness, mut peaks) =
         LoudnessMeter::split(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
     // A pipeline over four threads: this one mixes; a writer quantises and writes the file; then two meters

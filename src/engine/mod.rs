@@ -271,6 +271,9 @@ pub struct Engine {
     order_scratch: Vec<usize>,
     indeg: Vec<usize>,
     refused_commands: u64,
+    /// Offline only ([`Engine::set_offline_parallel`]): one left/right buffer per track, so the tracks'
+    /// strips of a segment run on several threads. `None` (always on the audio thread): one thread.
+    par_bufs: Option<Vec<[Vec<f32>; 2]>>,
 }
 
 impl Engine {
@@ -423,6 +426,7 @@ impl Engine {
             order_scratch: Vec::with_capacity(nb),
             indeg: vec![0; nb],
             refused_commands: 0,
+            par_bufs: None,
             tracks,
         };
         engine.update_length();
@@ -551,6 +555,20 @@ impl Engine {
             b.strip.metering = on;
         }
         self.master.metering = on;
+    }
+
+    /// Offline render only — never on the audio thread (it allocates here and then runs work on rayon's
+    /// thread pool): with `on`, each segment reads and processes the tracks' sources, trim, filters, EQ and
+    /// dynamics on several threads, each track into its own buffer; then sends, fader, pan and the sums into
+    /// buses and the master run on this thread in track order, exactly as the single-threaded engine does.
+    /// Every operation on every sample is the same, so the output is bit-identical either way.
+    pub fn set_offline_parallel(&mut self, on: bool) {
+        self.par_bufs = on.then(|| {
+            let m = self.max_block_frames;
+            (0..self.tracks.len())
+                .map(|_| [vec![0.0; m], vec![0.0; m]])
+                .collect()
+        });
     }
 
     /// Clear all meter accumulators.
@@ -1009,7 +1027,51 @@ impl Engine {
         let tl = &mut self.track_l[..seg];
         let tr = &mut self.track_r[..seg];
         let xbuf = &mut self.xbuf[..seg];
-        for track in &mut self.tracks {
+        if let Some(bufs) = self.par_bufs.as_mut() {
+            use rayon::prelude::*;
+            // Sources and the strips' front halves in parallel, each track in its own buffers ...
+            self.tracks
+                .par_iter_mut()
+                .zip(bufs.par_iter_mut())
+                .for_each(|(track, [bl, br])| {
+                    if track.strip.is_silent_settled() {
+                        return;
+                    }
+                    let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
+                    if playing {
+                        track.source.read(pos, bl, br);
+                    } else {
+                        bl.fill(0.0);
+                        br.fill(0.0);
+                    }
+                    track.strip.process_front(bl, br);
+                });
+            // ... then everything that adds into shared buses, in track order as below.
+            for (track, [bl, br]) in self.tracks.iter_mut().zip(bufs.iter_mut()) {
+                if track.strip.is_silent_settled() {
+                    track.strip.skip(seg);
+                    track.route.xfade.skip(seg);
+                    continue;
+                }
+                let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
+                track
+                    .strip
+                    .process_back(bl, br, &mut self.ins_l, &mut self.ins_r);
+                route_out(
+                    track.strip.output,
+                    &mut track.route,
+                    bl,
+                    br,
+                    xbuf,
+                    bus_l,
+                    bus_r,
+                    &mut self.ins_l,
+                    &mut self.ins_r,
+                );
+            }
+        }
+        let serial = self.par_bufs.is_none();
+        for track in self.tracks.iter_mut().filter(|_| serial) {
             if track.strip.is_silent_settled() {
                 track.strip.skip(seg);
                 track.route.xfade.skip(seg);
