@@ -192,8 +192,7 @@ impl Compressor {
         let xl = if key <= self.knee_floor_lin {
             0.0
         } else {
-            // 20·log10(key) through the fast log2 (the key is above the knee floor here, so normal)
-            let xg = 6.020_6 * super::util::fast_log2(key);
+            let xg = super::util::gain_to_db(key);
             gain_reduction_curve_db(
                 xg,
                 self.threshold_db.value(),
@@ -215,8 +214,7 @@ impl Compressor {
         if self.yl_db == 0.0 {
             self.makeup_lin
         } else {
-            // 10^((makeup − yl)/20) through the fast exp2
-            super::util::fast_exp2((self.makeup_db.value() - self.yl_db as f32) * 0.166_096_4)
+            db_to_gain(self.makeup_db.value() - self.yl_db as f32)
         }
     }
 }
