@@ -159,6 +159,8 @@ pub fn render_to_memory(
     let (start, end) = frame_range(loaded, opts)?;
     let mut engine = loaded.engine(opts.block_frames);
     engine.set_metering(false);
+    // Track strips on every core; the audio is bit-identical to the single-threaded engine.
+    engine.set_offline_parallel(true);
     let mut out = Vec::with_capacity(2 * (end - start) as usize);
     let mut meter = LoudnessMeter::new(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
     run_engine(
@@ -347,6 +349,8 @@ fn write_wav(
     let mut engine = loaded.render_engine(opts.block_frames)?;
     // Nothing reads the strip meters here; the audio is the same without them.
     engine.set_metering(false);
+    // Track strips on every core; the audio is bit-identical to the single-threaded engine.
+    engine.set_offline_parallel(true);
     let (mut loudness, mut peaks) =
         LoudnessMeter::split(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
     // A pipeline over four threads: this one mixes; a writer quantises and writes the file; then two meters
@@ -396,26 +400,31 @@ fn write_wav(
         );
         b
     });
-    let result = run_engine(
-        &mut engine,
-        start,
-        end,
-        opts.block_frames,
-        opts.to_s.is_none(),
-        |block| {
-            let mut b = free_rx.try_recv().unwrap_or_default();
-            b.clear();
-            b.extend_from_slice(block);
-            if to_writer.send(b).is_err() {
-                bail!("the writer stopped"); // its own error is reported below
-            }
-            if let Some(b) = &bar {
-                b.inc((block.len() / 2) as u64);
-            }
-            Ok(())
-        },
-    );
-    drop(to_writer);
+    // The mixing loop runs on one of rayon's workers, so that thread also takes a share of the parallel track
+    // strips instead of waiting for the pool (which has as many threads as cores).
+    let (engine, bar_ref) = (&mut engine, &bar);
+    let result = rayon::scope(move |_| {
+        run_engine(
+            engine,
+            start,
+            end,
+            opts.block_frames,
+            opts.to_s.is_none(),
+            move |block| {
+                let mut b = free_rx.try_recv().unwrap_or_default();
+                b.clear();
+                b.extend_from_slice(block);
+                if to_writer.send(b).is_err() {
+                    bail!("the writer stopped"); // its own error is reported below
+                }
+                if let Some(b) = bar_ref {
+                    b.inc((block.len() / 2) as u64);
+                }
+                Ok(())
+            },
+        )
+    });
+    // (`to_writer` went with the mixing closure, so the writer sees the end of the stream)
     let written = writer
         .join()
         .map_err(|_| anyhow::anyhow!("{}: the writer failed", tmp.display()))?;

@@ -167,3 +167,115 @@ pub fn tick_stereo(st: &mut [SvfState; 2], c: &SvfCoefs, v0: [f64; 2]) -> [f64; 
     st[1].ic2 = n2[1];
     out
 }
+
+/// Both channels of one SVF section in one SSE2 register pair (x86_64; SSE2 is part of the base ISA there), for
+/// the steady-state loops. Every lane does exactly [`SvfState::tick`]'s f64 operations in the same order (no
+/// fused multiply-add), so results are bit-identical to the scalar path; what changes is that the left and right
+/// recurrences share instructions and the state stays in registers without shuffles.
+#[cfg(target_arch = "x86_64")]
+pub mod stereo {
+    use super::{SvfCoefs, SvfState};
+    use core::arch::x86_64::*;
+
+    /// Coefficients broadcast to both lanes.
+    #[derive(Clone, Copy)]
+    pub struct Coefs2 {
+        a1: __m128d,
+        a2: __m128d,
+        a3: __m128d,
+        m0: __m128d,
+        m1: __m128d,
+        m2: __m128d,
+    }
+
+    impl Coefs2 {
+        /// Broadcast `c`.
+        #[inline(always)]
+        pub fn new(c: &SvfCoefs) -> Self {
+            // SAFETY (every block in this module): SSE2 is part of the x86_64 base ISA; register-only
+            // operations except the noted stores.
+            unsafe {
+                Coefs2 {
+                    a1: _mm_set1_pd(c.a1),
+                    a2: _mm_set1_pd(c.a2),
+                    a3: _mm_set1_pd(c.a3),
+                    m0: _mm_set1_pd(c.m0),
+                    m1: _mm_set1_pd(c.m1),
+                    m2: _mm_set1_pd(c.m2),
+                }
+            }
+        }
+    }
+
+    /// Integrator states of the left (low lane) and right (high lane) channel.
+    #[derive(Clone, Copy)]
+    pub struct State2 {
+        ic1: __m128d,
+        ic2: __m128d,
+    }
+
+    impl State2 {
+        /// From the scalar states `[left, right]`.
+        #[inline(always)]
+        pub fn load(st: &[SvfState; 2]) -> Self {
+            // SAFETY: see `Coefs2::new`.
+            unsafe {
+                State2 {
+                    ic1: _mm_set_pd(st[1].ic1, st[0].ic1),
+                    ic2: _mm_set_pd(st[1].ic2, st[0].ic2),
+                }
+            }
+        }
+
+        /// Back into the scalar states.
+        #[inline(always)]
+        pub fn store(self, st: &mut [SvfState; 2]) {
+            let (mut a, mut b) = ([0.0f64; 2], [0.0f64; 2]);
+            // SAFETY: SSE2 is baseline; each array holds two f64 (unaligned stores).
+            unsafe {
+                _mm_storeu_pd(a.as_mut_ptr(), self.ic1);
+                _mm_storeu_pd(b.as_mut_ptr(), self.ic2);
+            }
+            st[0].ic1 = a[0];
+            st[1].ic1 = a[1];
+            st[0].ic2 = b[0];
+            st[1].ic2 = b[1];
+        }
+
+        /// [`SvfState::tick`] on both lanes.
+        #[inline(always)]
+        pub fn tick(&mut self, c: &Coefs2, v0: __m128d) -> __m128d {
+            let (ic1, ic2) = (self.ic1, self.ic2);
+            // SAFETY: see `Coefs2::new`.
+            unsafe {
+                let v3 = _mm_sub_pd(v0, ic2);
+                let v1 = _mm_add_pd(_mm_mul_pd(c.a1, ic1), _mm_mul_pd(c.a2, v3));
+                let v2 = _mm_add_pd(_mm_add_pd(ic2, _mm_mul_pd(c.a2, ic1)), _mm_mul_pd(c.a3, v3));
+                let two = _mm_set1_pd(2.0);
+                self.ic1 = _mm_sub_pd(_mm_mul_pd(two, v1), ic1);
+                self.ic2 = _mm_sub_pd(_mm_mul_pd(two, v2), ic2);
+                _mm_add_pd(
+                    _mm_add_pd(_mm_mul_pd(c.m0, v0), _mm_mul_pd(c.m1, v1)),
+                    _mm_mul_pd(c.m2, v2),
+                )
+            }
+        }
+    }
+
+    /// `[l as f64, r as f64]`.
+    #[inline(always)]
+    pub fn frame_in(l: f32, r: f32) -> __m128d {
+        // SAFETY: see `Coefs2::new`.
+        unsafe { _mm_cvtps_pd(_mm_set_ps(0.0, 0.0, r, l)) }
+    }
+
+    /// `(x[0] as f32, x[1] as f32)`.
+    #[inline(always)]
+    pub fn frame_out(x: __m128d) -> (f32, f32) {
+        // SAFETY: see `Coefs2::new`.
+        unsafe {
+            let y = _mm_cvtpd_ps(x);
+            (_mm_cvtss_f32(y), _mm_cvtss_f32(_mm_shuffle_ps::<1>(y, y)))
+        }
+    }
+}

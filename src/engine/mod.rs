@@ -277,6 +277,11 @@ pub struct Engine {
     order_scratch: Vec<usize>,
     indeg: Vec<usize>,
     refused_commands: u64,
+    /// Offline only ([`Engine::set_offline_parallel`]): one left/right buffer per track, so the tracks'
+    /// strips of a segment run on several threads. `None` (always on the audio thread): one thread.
+    par_bufs: Option<Vec<[Vec<f32>; 2]>>,
+    /// The same per bus (used by effect buses), with `par_bufs`.
+    par_bus_bufs: Option<Vec<[Vec<f32>; 2]>>,
 }
 
 impl Engine {
@@ -432,6 +437,8 @@ impl Engine {
             order_scratch: Vec::with_capacity(nb),
             indeg: vec![0; nb],
             refused_commands: 0,
+            par_bufs: None,
+            par_bus_bufs: None,
             tracks,
         };
         engine.update_length();
@@ -560,6 +567,20 @@ impl Engine {
             b.strip.metering = on;
         }
         self.master.metering = on;
+    }
+
+    /// Offline render only — never on the audio thread (it allocates here and then runs work on rayon's
+    /// thread pool): with `on`, each segment reads and processes the tracks' sources, trim, filters, EQ and
+    /// dynamics on several threads, each track into its own buffer; then sends, fader, pan and the sums into
+    /// buses and the master run on this thread in track order, exactly as the single-threaded engine does.
+    /// Likewise the effect buses' reverbs/delays and strip fronts run side by side once the group buses are
+    /// done, and are summed into the master in bus order.
+    /// Every operation on every sample is the same, so the output is bit-identical either way.
+    pub fn set_offline_parallel(&mut self, on: bool) {
+        let m = self.max_block_frames;
+        let bufs = |n: usize| on.then(|| (0..n).map(|_| [vec![0.0; m], vec![0.0; m]]).collect());
+        self.par_bufs = bufs(self.tracks.len());
+        self.par_bus_bufs = bufs(self.buses.len());
     }
 
     /// Clear all meter accumulators.
@@ -1055,7 +1076,51 @@ impl Engine {
         let tl = &mut self.track_l[..seg];
         let tr = &mut self.track_r[..seg];
         let xbuf = &mut self.xbuf[..seg];
-        for track in &mut self.tracks {
+        if let Some(bufs) = self.par_bufs.as_mut() {
+            use rayon::prelude::*;
+            // Sources and the strips' front halves in parallel, each track in its own buffers ...
+            self.tracks
+                .par_iter_mut()
+                .zip(bufs.par_iter_mut())
+                .for_each(|(track, [bl, br])| {
+                    if track.strip.is_silent_settled() {
+                        return;
+                    }
+                    let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
+                    if playing {
+                        track.source.read(pos, bl, br);
+                    } else {
+                        bl.fill(0.0);
+                        br.fill(0.0);
+                    }
+                    track.strip.process_front(bl, br);
+                });
+            // ... then everything that adds into shared buses, in track order as below.
+            for (track, [bl, br]) in self.tracks.iter_mut().zip(bufs.iter_mut()) {
+                if track.strip.is_silent_settled() {
+                    track.strip.skip(seg);
+                    track.route.xfade.skip(seg);
+                    continue;
+                }
+                let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
+                track
+                    .strip
+                    .process_back(bl, br, &mut self.ins_l, &mut self.ins_r);
+                route_out(
+                    track.strip.output,
+                    &mut track.route,
+                    bl,
+                    br,
+                    xbuf,
+                    bus_l,
+                    bus_r,
+                    &mut self.ins_l,
+                    &mut self.ins_r,
+                );
+            }
+        }
+        let serial = self.par_bufs.is_none();
+        for track in self.tracks.iter_mut().filter(|_| serial) {
             if track.strip.is_silent_settled() {
                 track.strip.skip(seg);
                 track.route.xfade.skip(seg);
@@ -1082,7 +1147,35 @@ impl Engine {
                 &mut self.ins_r,
             );
         }
-        for &bi in &self.bus_order {
+        let mut fx_ready = false;
+        for k in 0..self.bus_order.len() {
+            let bi = self.bus_order[k];
+            let is_fx = !matches!(self.buses[bi].fx, Fx::None);
+            if let (true, false, Some(bufs)) = (is_fx, fx_ready, self.par_bus_bufs.as_mut()) {
+                // Offline: every effect bus's input is complete here (group buses come first in the order);
+                // their effects and strip fronts run side by side, each into its own buffer.
+                use rayon::prelude::*;
+                let (ins_l, ins_r) = (&self.ins_l, &self.ins_r);
+                self.buses
+                    .par_iter_mut()
+                    .zip(bufs.par_iter_mut())
+                    .enumerate()
+                    .for_each(|(j, (bus, [bl, br]))| {
+                        if matches!(bus.fx, Fx::None) || bus.strip.is_silent_settled() {
+                            return;
+                        }
+                        let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
+                        bl.copy_from_slice(&ins_l[j][..seg]);
+                        br.copy_from_slice(&ins_r[j][..seg]);
+                        match &mut bus.fx {
+                            Fx::None => {}
+                            Fx::Reverb(r) => r.process(bl, br),
+                            Fx::Delay(d) => d.process(bl, br),
+                        }
+                        bus.strip.process_front(bl, br);
+                    });
+                fx_ready = true;
+            }
             let bus = &mut self.buses[bi];
             if bus.strip.is_silent_settled() {
                 if !bus.strip.cleared {
@@ -1094,6 +1187,24 @@ impl Engine {
                 }
                 bus.strip.skip(seg);
                 bus.route.xfade.skip(seg);
+                continue;
+            }
+            if let (true, Some(bufs)) = (fx_ready, self.par_bus_bufs.as_mut()) {
+                let [bl, br] = &mut bufs[bi];
+                let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
+                bus.strip
+                    .process_back(bl, br, &mut self.ins_l, &mut self.ins_r);
+                route_out(
+                    bus.strip.output,
+                    &mut bus.route,
+                    bl,
+                    br,
+                    xbuf,
+                    bus_l,
+                    bus_r,
+                    &mut self.ins_l,
+                    &mut self.ins_r,
+                );
                 continue;
             }
             tl.copy_from_slice(&self.ins_l[bi][..seg]);

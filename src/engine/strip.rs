@@ -741,6 +741,14 @@ impl TrackStrip {
         ins_l: &mut [Vec<f32>],
         ins_r: &mut [Vec<f32>],
     ) {
+        self.process_front(left, right);
+        self.process_back(left, right, ins_l, ins_r);
+    }
+
+    /// The first part of [`TrackStrip::process`]: trim, polarity, filters, EQ and dynamics in place (and the
+    /// pre-fader meter). Touches nothing outside the strip, so the offline engine runs it for several
+    /// tracks at once; [`TrackStrip::process_back`] must follow on the same buffers.
+    pub(crate) fn process_front(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len();
         let stereo = self.stereo;
         self.cleared = false;
@@ -770,7 +778,19 @@ impl TrackStrip {
         if self.metering {
             accumulate(&mut self.pre_meter, left, right);
         }
+    }
 
+    /// The second part of [`TrackStrip::process`]: pre-fader sends, fader, pan, mute/solo, post-fader
+    /// sends (added into `ins_l/ins_r`) and the output meter.
+    pub(crate) fn process_back(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        ins_l: &mut [Vec<f32>],
+        ins_r: &mut [Vec<f32>],
+    ) {
+        let n = left.len();
+        let stereo = self.stereo;
         // audible gain per sample
         let abuf = &mut self.abuf[..n];
         let gate_settled = self.gate.is_settled();
