@@ -334,3 +334,37 @@ fn bulk_wav_reader_and_streaming_match_symphonia_bit_for_bit() {
         assert_eq!(r[k], a["mix"][k], "{k}");
     }
 }
+
+/// A render does not depend on its block size, effect tails included: the demo (with its reverb and echo
+/// buses, so the render runs past the end until the tail is quiet) renders to the same samples and the same
+/// length at 1,000, 4,096 and the default 32,768-frame blocks.
+#[test]
+fn render_is_the_same_at_any_block_size_tails_included() {
+    use ttymix::load::LoadedSession;
+    use ttymix::render::{render_to_memory, RenderOptions, RENDER_BLOCK_FRAMES};
+    use ttymix::session::Session;
+    let loaded = LoadedSession::load(Session::open("demo", |_| false).unwrap(), Some(48_000));
+    let render = |block_frames: usize| {
+        let opts = RenderOptions {
+            block_frames,
+            ..RenderOptions::default()
+        };
+        render_to_memory(&loaded, &opts).unwrap().0
+    };
+    let reference = render(RENDER_BLOCK_FRAMES);
+    let song_frames = loaded.length_frames() as usize;
+    assert!(
+        reference.len() / 2 > song_frames,
+        "the demo's effect tails run past the song ({} <= {song_frames} frames)",
+        reference.len() / 2
+    );
+    for block in [1_000, 4_096] {
+        let other = render(block);
+        assert_eq!(
+            other.len(),
+            reference.len(),
+            "length at {block}-frame blocks"
+        );
+        assert!(other == reference, "samples differ at {block}-frame blocks");
+    }
+}
