@@ -175,8 +175,8 @@ fn player_callback_with_every_command_kind_never_allocates() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     use ttymix::engine::{
         BusInit, BusKind, Command, CommandKind, DelayState, Engine, EngineConfig, LimiterState,
-        MasterState, MemorySource, Output, ReverbState, SendState, StripId, StripState, TrackInit,
-        TransportCommand,
+        MasterState, MemorySource, MonitorCommand, Output, ReverbState, SendState, StripId,
+        StripParam, StripState, TrackInit, TransportCommand,
     };
     let tracks = (0..3)
         .map(|i| TrackInit {
@@ -257,6 +257,59 @@ fn player_callback_with_every_command_kind_never_allocates() {
             TransportCommand::Play,
         ] {
             handle.send(Command::transport(0, t));
+            sent += 1;
+        }
+        // run-time routing: a track to the group bus and back, sends created, changed and switched off
+        for (id, p) in [
+            (StripId::Track(1), StripParam::Route(Output::Bus(0))),
+            (StripId::Track(1), StripParam::Route(Output::Master)),
+            (StripId::Bus(0), StripParam::Route(Output::Bus(0))), // a loop: refused, still no allocation
+            (
+                StripId::Track(1),
+                StripParam::SendTo {
+                    bus: 2,
+                    level_db: -12.0,
+                    pre_fader: true,
+                    on: true,
+                },
+            ),
+            (
+                StripId::Bus(0),
+                StripParam::SendTo {
+                    bus: 1,
+                    level_db: -9.0,
+                    pre_fader: false,
+                    on: round % 2 == 0,
+                },
+            ),
+        ] {
+            handle.send(Command::strip(0, id, p));
+            sent += 1;
+        }
+        // the monitor section: a reference (built here), A/B to it and back, mono check and dim
+        handle.send(Command {
+            at_frame: 0,
+            kind: CommandKind::SetReference {
+                index: 0,
+                source: Box::new(MemorySource::from_vecs(vec![vec![0.05; 50_000]; 2])),
+            },
+        });
+        for m in [
+            MonitorCommand::Listen {
+                reference: Some(0),
+                gain_db: -3.0,
+            },
+            MonitorCommand::Mono(round % 2 == 0),
+            MonitorCommand::Dim(round % 2 == 1),
+            MonitorCommand::Listen {
+                reference: None,
+                gain_db: 0.0,
+            },
+        ] {
+            handle.send(Command {
+                at_frame: 0,
+                kind: CommandKind::Monitor(m),
+            });
             sent += 1;
         }
         handle.send(Command {
