@@ -1,6 +1,6 @@
 #!/bin/sh
 # Bytes/s the mixer writes to its terminal (tmux pipe-pane) and CPU of its UI thread (/proc) while the demo
-# plays at 160x48 and the default fps. Usage: scripts/measure_tui.sh path/to/ttymix [seconds]
+# plays at 160x48 and the default fps. Usage: benches/measure_tui.sh path/to/ttymix [seconds]
 BIN=$1; SECS=${2:-10}; SOCK=tuimisc-meas-$$
 tmux -L $SOCK new-session -d -s m -x 160 -y 48 "exec '$BIN' demo --output none"
 sleep 3
