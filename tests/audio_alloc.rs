@@ -3,6 +3,8 @@
 //! timing and stats) must not allocate, for every sample format and channel layout, including
 //! device buffers larger than the engine block.
 
+mod common;
+
 use assert_no_alloc::{assert_no_alloc, AllocDisabler};
 use ttymix::audio::{Data, DeviceCallback, DeviceSample, RenderCallback, I24, U24};
 
@@ -105,66 +107,6 @@ fn device_callback_never_allocates_for_any_format() {
 }
 
 /// Every strip parameter, one value each (toggles both ways).
-fn strip_params() -> Vec<ttymix::engine::StripParam> {
-    use ttymix::engine::StripParam::*;
-    let mut v = vec![
-        TrimDb(3.0),
-        GainDb(-6.0),
-        Pan(0.5),
-        Mute(true),
-        Mute(false),
-        Solo(true),
-        Solo(false),
-        InvertPolarity(true),
-        HpfEnabled(true),
-        HpfFreqHz(120.0),
-        HpfSlope24(true),
-        LpfEnabled(true),
-        LpfFreqHz(9000.0),
-        LpfSlope24(true),
-        EqEnabled(true),
-        GateEnabled(true),
-        GateThresholdDb(-40.0),
-        GateRatio(3.0),
-        GateRangeDb(-30.0),
-        GateAttackMs(1.0),
-        GateHoldMs(10.0),
-        GateReleaseMs(80.0),
-        CompEnabled(true),
-        CompThresholdDb(-20.0),
-        CompRatio(3.0),
-        CompKneeDb(4.0),
-        CompAttackMs(5.0),
-        CompReleaseMs(120.0),
-        CompMakeupDb(2.0),
-        CompSidechainHpfHz(150.0),
-        SendLevelDb(0, -3.0),
-        SendPreFader(0, true),
-        LimiterEnabled(true),
-        LimiterCeilingDbtp(-2.0),
-        LimiterReleaseMs(80.0),
-        ReverbDecayS(3.0),
-        ReverbPreDelayMs(30.0),
-        ReverbSize(1.5),
-        ReverbDamping(0.3),
-        ReverbWidth(0.8),
-        DelayTimeMs(250.0),
-        DelayFeedback(0.5),
-        DelayLowCutHz(200.0),
-        DelayHighCutHz(5000.0),
-        DelayPingPong(true),
-    ];
-    for b in 0..4u8 {
-        v.extend([
-            EqBandEnabled(b, true),
-            EqBandFreqHz(b, 500.0 + b as f32 * 1000.0),
-            EqBandGainDb(b, 4.0),
-            EqBandQ(b, 2.0),
-        ]);
-    }
-    v
-}
-
 /// The player's real callback (`EngineCallback::render`: drain the command ring into the engine, process,
 /// publish meters, hand retired sources back), behind the device wrapper, with every command kind arriving
 /// through the ring from the UI side: no allocation on the audio thread, and the commands took effect.
@@ -230,7 +172,7 @@ fn player_callback_with_every_command_kind_never_allocates() {
     for round in 0..3u64 {
         // built and sent on the UI side
         let mut sent = 0;
-        for p in strip_params() {
+        for p in common::every_strip_param() {
             for id in [
                 StripId::Track(1),
                 StripId::Bus(0),

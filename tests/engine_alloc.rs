@@ -1,6 +1,8 @@
 //! Real-time safety: every command kind goes through `Engine::push` + `Engine::process` under the
 //! `assert_no_alloc` allocator, which counts any allocation or deallocation inside the guarded closure.
 
+mod common;
+
 use assert_no_alloc::{assert_no_alloc, reset_violation_count, violation_count, AllocDisabler};
 use ttymix::engine::{
     BusInit, BusKind, Command, CommandKind, DelayState, Engine, EngineConfig, LimiterState,
@@ -99,74 +101,9 @@ fn routing_commands(at: u64) -> Vec<Command> {
 }
 
 /// Every strip parameter (one value each, plus toggles both ways).
-fn strip_params() -> Vec<StripParam> {
-    use StripParam::*;
-    let mut v = vec![
-        HpfEnabled(true),
-        HpfFreqHz(120.0),
-        HpfSlope24(true),
-        LpfEnabled(true),
-        LpfFreqHz(9000.0),
-        LpfSlope24(true),
-        EqEnabled(true),
-        GateEnabled(true),
-        GateThresholdDb(-40.0),
-        GateRatio(3.0),
-        GateRangeDb(-30.0),
-        GateAttackMs(1.0),
-        GateHoldMs(10.0),
-        GateReleaseMs(80.0),
-        CompEnabled(true),
-        CompThresholdDb(-20.0),
-        CompRatio(3.0),
-        CompKneeDb(4.0),
-        CompAttackMs(5.0),
-        CompReleaseMs(120.0),
-        CompMakeupDb(2.0),
-        CompSidechainHpfHz(150.0),
-        CompSidechainHpfHz(0.0),
-        SendLevelDb(0, -3.0),
-        SendLevelDb(1, -20.0),
-        SendPreFader(0, true),
-        SendPreFader(1, false),
-        LimiterEnabled(true),
-        LimiterCeilingDbtp(-2.0),
-        LimiterReleaseMs(80.0),
-        ReverbDecayS(3.0),
-        ReverbPreDelayMs(30.0),
-        ReverbSize(1.5),
-        ReverbDamping(0.3),
-        ReverbWidth(0.8),
-        DelayTimeMs(250.0),
-        DelayFeedback(0.5),
-        DelayLowCutHz(200.0),
-        DelayHighCutHz(5000.0),
-        DelayPingPong(true),
-    ];
-    for b in 0..4u8 {
-        v.extend([
-            EqBandEnabled(b, true),
-            EqBandFreqHz(b, 500.0 + b as f32 * 1000.0),
-            EqBandGainDb(b, 4.0),
-            EqBandQ(b, 2.0),
-        ]);
-    }
-    v
-}
-
 fn all_commands(at: u64) -> Vec<Command> {
-    let params = [
-        StripParam::TrimDb(3.0),
-        StripParam::GainDb(-6.0),
-        StripParam::Pan(0.5),
-        StripParam::Mute(true),
-        StripParam::Mute(false),
-        StripParam::Solo(true),
-        StripParam::Solo(false),
-        StripParam::InvertPolarity(true),
-    ];
     let mut v = Vec::new();
-    for (k, p) in params.iter().chain(strip_params().iter()).enumerate() {
+    for (k, p) in common::every_strip_param().iter().enumerate() {
         v.push(Command::strip(at + k as u64 * 7, StripId::Track(1), *p));
         v.push(Command::strip(at + k as u64 * 5, StripId::Master, *p));
         for b in 0..4u16 {

@@ -787,7 +787,12 @@ impl App {
     /// The marker at or before the playhead (the one the transport bar names), if any.
     pub fn marker_at_or_before(&self) -> Option<usize> {
         let pos = self.position_frames;
-        self.marker_frames().iter().rposition(|&m| m <= pos)
+        let rate = self.rate_hz;
+        self.session
+            .file
+            .markers
+            .iter()
+            .rposition(|m| m.frame(rate) <= pos)
     }
 
     /// Add a marker at the playhead, named M1, M2, … (a marker already there is kept). One undo step.

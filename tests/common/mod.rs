@@ -256,3 +256,68 @@ pub fn read_f32_le(path: &Path) -> Vec<f32> {
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect()
 }
+
+/// Every kind of strip parameter (basic strip, filters, EQ, dynamics, sends, master processors) with a
+/// value that changes something: the allocation tests drive each through the engine and the player.
+pub fn every_strip_param() -> Vec<ttymix::engine::StripParam> {
+    use ttymix::engine::StripParam::*;
+    let mut v = vec![
+        TrimDb(3.0),
+        GainDb(-6.0),
+        Pan(0.5),
+        Mute(true),
+        Mute(false),
+        Solo(true),
+        Solo(false),
+        InvertPolarity(true),
+        HpfEnabled(true),
+        HpfFreqHz(120.0),
+        HpfSlope24(true),
+        LpfEnabled(true),
+        LpfFreqHz(9000.0),
+        LpfSlope24(true),
+        EqEnabled(true),
+        GateEnabled(true),
+        GateThresholdDb(-40.0),
+        GateRatio(3.0),
+        GateRangeDb(-30.0),
+        GateAttackMs(1.0),
+        GateHoldMs(10.0),
+        GateReleaseMs(80.0),
+        CompEnabled(true),
+        CompThresholdDb(-20.0),
+        CompRatio(3.0),
+        CompKneeDb(4.0),
+        CompAttackMs(5.0),
+        CompReleaseMs(120.0),
+        CompMakeupDb(2.0),
+        CompSidechainHpfHz(150.0),
+        CompSidechainHpfHz(0.0),
+        SendLevelDb(0, -3.0),
+        SendLevelDb(1, -20.0),
+        SendPreFader(0, true),
+        SendPreFader(1, false),
+        LimiterEnabled(true),
+        LimiterCeilingDbtp(-2.0),
+        LimiterReleaseMs(80.0),
+        ReverbDecayS(3.0),
+        ReverbPreDelayMs(30.0),
+        ReverbSize(1.5),
+        ReverbDamping(0.3),
+        ReverbWidth(0.8),
+        DelayTimeMs(250.0),
+        DelayFeedback(0.5),
+        DelayLowCutHz(200.0),
+        DelayHighCutHz(5000.0),
+        DelayPingPong(true),
+    ];
+    for b in 0..4u8 {
+        v.extend([
+            EqBandEnabled(b, true),
+            EqBandFreqHz(b, 500.0 + b as f32 * 1000.0),
+            EqBandGainDb(b, 4.0),
+            EqBandQ(b, 2.0),
+        ]);
+    }
+    v
+}
