@@ -10,6 +10,7 @@ use ttymix::dsp::filter::{PassFilter, PassKind, Slope};
 use ttymix::dsp::gate::Gate;
 use ttymix::dsp::limiter::Limiter;
 use ttymix::dsp::reverb::Reverb;
+use ttymix::dsp::svf::{Chain, ChainMode};
 use ttymix::dsp::StereoProcessor;
 
 const FS: f32 = 48_000.0;
@@ -114,7 +115,59 @@ impl StereoProcessor for Strip {
     fn reset(&mut self) {}
 }
 
+/// HP (12 dB/oct) then the 4-band EQ, each processor on its own.
+struct HpEq(PassFilter, Eq4);
+impl StereoProcessor for HpEq {
+    fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
+        self.0.process(l, r);
+        self.1.process(l, r);
+    }
+    fn set_enabled(&mut self, _: bool) {}
+    fn is_enabled(&self) -> bool {
+        true
+    }
+    fn reset(&mut self) {}
+}
+
+/// The same two as one skewed [`Chain`] (as the track strip runs them while nothing ramps).
+struct HpEqChain(PassFilter, Eq4);
+impl StereoProcessor for HpEqChain {
+    fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
+        if self.0.chain_mode() != ChainMode::Steady || self.1.chain_mode() != ChainMode::Steady {
+            self.0.process(l, r);
+            self.1.process(l, r);
+            return;
+        }
+        let n = l.len();
+        let mut i = 0;
+        while i < n {
+            let run = (n - i)
+                .min(self.0.chain_frames())
+                .min(self.1.chain_frames());
+            let mut ch = Chain::default();
+            self.0.chain_push(&mut ch);
+            self.1.chain_push(&mut ch);
+            ch.run(&mut l[i..i + run], &mut r[i..i + run]);
+            let at = self.0.chain_pull(&ch, 0, run);
+            self.1.chain_pull(&ch, at, run);
+            i += run;
+        }
+    }
+    fn set_enabled(&mut self, _: bool) {}
+    fn is_enabled(&self) -> bool {
+        true
+    }
+    fn reset(&mut self) {}
+}
+
 fn benches(c: &mut Criterion) {
+    let hp12 = || {
+        let mut p = hp();
+        p.set_slope(Slope::Db12);
+        p
+    };
+    bench_unit(c, "hp12_eq4_separate", HpEq(hp12(), eq()));
+    bench_unit(c, "hp12_eq4_chain", HpEqChain(hp12(), eq()));
     bench_unit(c, "eq4", eq());
     bench_unit(c, "hp24", hp());
     let mut hp12 = hp();

@@ -12,7 +12,7 @@
 
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
 use super::svf::{SvfCoefs, SvfKind, SvfState};
-use super::util::{db_to_gain, flush_denormal, time_constant_coef};
+use super::util::{db_to_gain, fast_exp2, fast_log2, time_constant_coef};
 use super::StereoProcessor;
 
 /// Static gain computer: gain reduction in dB (≥ 0) for input level `xg_db`, threshold `t_db`, slope
@@ -162,21 +162,17 @@ impl Compressor {
         self.idle = true;
     }
 
-    /// Advances the detector one frame and returns the linear gain.
-    #[inline(always)]
-    fn tick_gain(&mut self, l: f32, r: f32) -> f32 {
-        let ramping = !(self.threshold_db.is_settled()
+    fn params_settled(&self) -> bool {
+        self.threshold_db.is_settled()
             && self.inv_ratio.is_settled()
             && self.knee_db.is_settled()
-            && self.makeup_db.is_settled());
-        if ramping {
-            self.threshold_db.tick();
-            self.inv_ratio.tick();
-            self.knee_db.tick();
-            self.makeup_db.tick();
-            self.update_derived();
-        }
-        let key = if self.sc_enabled {
+            && self.makeup_db.is_settled()
+    }
+
+    /// Side-chain key of one frame: max(|L|, |R|), of the high-passed signal when the side-chain filter is on.
+    #[inline(always)]
+    fn key(&mut self, l: f32, r: f32) -> f32 {
+        if self.sc_enabled {
             let a = self.sc_state[0].tick(&self.sc_coefs, l as f64);
             let b = self.sc_state[1].tick(&self.sc_coefs, r as f64);
             let k = a.abs().max(b.abs());
@@ -188,34 +184,118 @@ impl Compressor {
             k as f32
         } else {
             l.abs().max(r.abs())
-        };
-        let xl = if key <= self.knee_floor_lin {
-            0.0
+        }
+    }
+
+    /// Advances the detector one frame and returns the linear gain. The steady path
+    /// ([`Compressor::run_steady`]) computes exactly the same values in passes over a chunk of frames.
+    #[inline(always)]
+    fn tick_gain(&mut self, l: f32, r: f32) -> f32 {
+        if !self.params_settled() {
+            self.threshold_db.tick();
+            self.inv_ratio.tick();
+            self.knee_db.tick();
+            self.makeup_db.tick();
+            self.update_derived();
+        }
+        let key = self.key(l, r);
+        let xl = target_gr_db(
+            key,
+            self.knee_floor_lin,
+            self.threshold_db.value(),
+            self.inv_ratio.value(),
+            self.knee_db.value(),
+        );
+        self.yl_db = smooth_gr_db(self.yl_db, xl, self.attack_coef, self.release_coef);
+        gain_of(self.yl_db, self.makeup_db.value(), self.makeup_lin)
+    }
+
+    /// Fully on, parameters at rest: the frames of `left`/`right` (at most [`CHUNK`]) in passes — key, gain
+    /// computer (with the polynomial log2, vectorized over frames), the ballistics recurrence, the gain
+    /// (polynomial exp2, vectorized) and its application. Returns the largest gain reduction in dB.
+    fn run_steady(&mut self, left: &mut [f32], right: &mut [f32]) -> f64 {
+        let n = left.len().min(right.len()).min(CHUNK);
+        let (left, right) = (&mut left[..n], &mut right[..n]);
+        let mut buf = [0f32; CHUNK];
+        let buf = &mut buf[..n];
+        if self.sc_enabled {
+            for ((k, &l), &r) in buf.iter_mut().zip(left.iter()).zip(right.iter()) {
+                *k = self.key(l, r);
+            }
         } else {
-            let xg = super::util::gain_to_db(key);
-            gain_reduction_curve_db(
-                xg,
-                self.threshold_db.value(),
-                self.inv_ratio.value(),
-                self.knee_db.value(),
-            )
-        } as f64;
-        if xl != self.yl_db {
-            let a = if xl > self.yl_db {
-                self.attack_coef
-            } else {
-                self.release_coef
-            };
-            self.yl_db = flush_denormal(xl + a * (self.yl_db - xl));
-            if self.yl_db < 1e-9 {
-                self.yl_db = 0.0;
+            for ((k, &l), &r) in buf.iter_mut().zip(left.iter()).zip(right.iter()) {
+                *k = l.abs().max(r.abs());
             }
         }
-        if self.yl_db == 0.0 {
-            self.makeup_lin
-        } else {
-            db_to_gain(self.makeup_db.value() - self.yl_db as f32)
+        let (floor, t, ir, kn) = (
+            self.knee_floor_lin,
+            self.threshold_db.value(),
+            self.inv_ratio.value(),
+            self.knee_db.value(),
+        );
+        for x in buf.iter_mut() {
+            *x = target_gr_db(*x, floor, t, ir, kn);
         }
+        let (aa, ar) = (self.attack_coef, self.release_coef);
+        let mut y = self.yl_db;
+        let mut yl = [0f64; CHUNK];
+        let yl = &mut yl[..n];
+        let mut max_gr = 0f64;
+        for (o, &x) in yl.iter_mut().zip(buf.iter()) {
+            y = smooth_gr_db(y, x, aa, ar);
+            max_gr = max_gr.max(y);
+            *o = y;
+        }
+        self.yl_db = y;
+        let (mk_db, mk_lin) = (self.makeup_db.value(), self.makeup_lin);
+        for (g, &y) in buf.iter_mut().zip(yl.iter()) {
+            *g = gain_of(y, mk_db, mk_lin);
+        }
+        for ((l, r), &g) in left.iter_mut().zip(right.iter_mut()).zip(buf.iter()) {
+            *l *= g;
+            *r *= g;
+        }
+        max_gr
+    }
+}
+
+/// Frames per pass of [`Compressor::run_steady`] (stack buffers).
+const CHUNK: usize = 64;
+
+/// The gain computer's target reduction in dB for a key level (linear): 0 at or below the knee's floor.
+#[inline(always)]
+fn target_gr_db(key: f32, floor_lin: f32, t_db: f32, inv_ratio: f32, knee_db: f32) -> f32 {
+    let xg = 6.020_6 * fast_log2(key.max(1e-10)); // 20·log10(key)
+    let gr = gain_reduction_curve_db(xg, t_db, inv_ratio, knee_db);
+    if key <= floor_lin {
+        0.0
+    } else {
+        gr
+    }
+}
+
+/// The branching peak detector `yl ← xl + α·(yl − xl)` (α: attack while the target rises above it, release
+/// otherwise); values under 1e-9 dB snap to 0 (which also keeps it out of the denormal range).
+#[inline(always)]
+fn smooth_gr_db(yl: f64, xl: f32, attack_coef: f64, release_coef: f64) -> f64 {
+    let xl = xl as f64;
+    let a = if xl > yl { attack_coef } else { release_coef };
+    let y = xl + a * (yl - xl);
+    if y < 1e-9 {
+        0.0
+    } else {
+        y
+    }
+}
+
+/// Output gain for a smoothed reduction: `10^((makeup − yl)/20)`, or the makeup alone when there is none.
+#[inline(always)]
+fn gain_of(yl: f64, makeup_db: f32, makeup_lin: f32) -> f32 {
+    let g = fast_exp2((makeup_db - yl as f32) * 0.166_096_4); // log2(10)/20
+    if yl == 0.0 {
+        makeup_lin
+    } else {
+        g
     }
 }
 
@@ -251,11 +331,19 @@ impl StereoProcessor for Compressor {
         self.idle = false;
         let mut max_gr = 0.0f64;
         if self.bypass.is_fully_on() {
-            for (l, r) in left[..n].iter_mut().zip(right[..n].iter_mut()) {
-                let g = self.tick_gain(*l, *r);
-                max_gr = max_gr.max(self.yl_db);
-                *l *= g;
-                *r *= g;
+            let mut i = 0;
+            while i < n {
+                if self.params_settled() {
+                    let end = n.min(i + CHUNK);
+                    max_gr = max_gr.max(self.run_steady(&mut left[i..end], &mut right[i..end]));
+                    i = end;
+                } else {
+                    let g = self.tick_gain(left[i], right[i]);
+                    max_gr = max_gr.max(self.yl_db);
+                    left[i] *= g;
+                    right[i] *= g;
+                    i += 1;
+                }
             }
         } else {
             for i in 0..n {

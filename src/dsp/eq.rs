@@ -6,7 +6,7 @@
 
 use super::smoother::crossfade;
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
-use super::svf::{tick_stereo, SvfCoefs, SvfKind, SvfState};
+use super::svf::{tick_stereo, Chain, ChainMode, SvfCoefs, SvfKind, SvfState};
 use super::StereoProcessor;
 
 /// Number of EQ bands.
@@ -161,6 +161,53 @@ impl Eq4 {
 
     fn steady(&self) -> bool {
         self.bypass.is_fully_on() && self.bands.iter().all(|b| b.settled())
+    }
+
+    /// Where the EQ stands for a combined steady run (see [`Chain`]).
+    pub fn chain_mode(&self) -> ChainMode {
+        if self.bypass.is_off() {
+            ChainMode::Off
+        } else if self.steady() {
+            ChainMode::Steady
+        } else {
+            ChainMode::Moving
+        }
+    }
+
+    /// Longest steady run from here: up to the next denormal flush point.
+    pub fn chain_frames(&self) -> usize {
+        (FLUSH_EVERY - self.counter % FLUSH_EVERY) as usize
+    }
+
+    /// Appends the active bands of this (steady) EQ to `ch`.
+    pub fn chain_push(&self, ch: &mut Chain) {
+        let mut any = false;
+        for b in self.bands.iter().filter(|b| !b.idle()) {
+            ch.push(b.coefs, b.st);
+            any = true;
+        }
+        if any {
+            ch.end_processor();
+        }
+    }
+
+    /// Takes the states back from `ch` at section `at` after a run of `frames`, as [`StereoProcessor::process`]
+    /// would leave them; returns the index after the EQ's sections.
+    pub fn chain_pull(&mut self, ch: &Chain, mut at: usize, frames: usize) -> usize {
+        self.fresh = false;
+        self.idle = false;
+        for b in self.bands.iter_mut().filter(|b| !b.idle()) {
+            b.st = ch.st[at];
+            at += 1;
+        }
+        self.counter += frames as u64;
+        if self.counter % FLUSH_EVERY == 0 {
+            for b in &mut self.bands {
+                b.st[0].flush();
+                b.st[1].flush();
+            }
+        }
+        at
     }
 
     fn go_idle(&mut self) {

@@ -6,7 +6,7 @@
 
 use super::smoother::crossfade;
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
-use super::svf::{tick_stereo, SvfCoefs, SvfKind, SvfState};
+use super::svf::{tick_stereo, Chain, ChainMode, SvfCoefs, SvfKind, SvfState};
 use super::StereoProcessor;
 
 /// Q of a 2nd-order Butterworth section.
@@ -114,6 +114,55 @@ impl PassFilter {
         self.order.snap_to_target();
         self.update_coefs();
         self.idle = true;
+    }
+
+    /// Where the filter stands for a combined steady run (see [`Chain`]).
+    pub fn chain_mode(&self) -> ChainMode {
+        if self.bypass.is_off() {
+            ChainMode::Off
+        } else if self.bypass.is_fully_on()
+            && self.log2_freq.is_settled()
+            && self.order.is_settled()
+        {
+            ChainMode::Steady
+        } else {
+            ChainMode::Moving
+        }
+    }
+
+    /// Longest steady run from here: up to the next denormal flush point.
+    pub fn chain_frames(&self) -> usize {
+        (FLUSH_EVERY - self.counter % FLUSH_EVERY) as usize
+    }
+
+    /// Appends this (steady) filter's sections to `ch`.
+    pub fn chain_push(&self, ch: &mut Chain) {
+        ch.push(self.c1, self.st[0]);
+        if self.order.value() != 0.0 {
+            ch.push(self.c2, self.st[1]);
+        }
+        ch.end_processor();
+    }
+
+    /// Takes the states back from `ch` at section `at` after a run of `frames`, as [`StereoProcessor::process`]
+    /// would leave them; returns the index of the next processor's first section.
+    pub fn chain_pull(&mut self, ch: &Chain, at: usize, frames: usize) -> usize {
+        self.fresh = false;
+        self.idle = false;
+        self.st[0] = ch.st[at];
+        let next = if self.order.value() != 0.0 {
+            self.st[1] = ch.st[at + 1];
+            at + 2
+        } else {
+            at + 1
+        };
+        self.counter += frames as u64;
+        if self.counter % FLUSH_EVERY == 0 {
+            for s in self.st.iter_mut().flatten() {
+                s.flush();
+            }
+        }
+        next
     }
 
     #[inline(always)]

@@ -279,3 +279,464 @@ pub mod stereo {
         }
     }
 }
+
+/// How a filter processor stands for a combined [`Chain`] run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChainMode {
+    /// Bypassed and faded out: it leaves the audio untouched.
+    Off,
+    /// Fully on with every parameter at rest: its sections can join a chain.
+    Steady,
+    /// A ramp or bypass fade runs: it must run on its own, per sample.
+    Moving,
+}
+
+/// Most sections one [`Chain`] holds: a 24 dB/oct high-pass and low-pass (two sections each) and four EQ bands.
+pub const CHAIN_MAX: usize = 8;
+
+/// A cascade of steady SVF sections gathered from several processors (the strip's high-pass, low-pass and EQ),
+/// run as one loop. `round_after[s]` marks the last section of a processor: its output is rounded to f32 there,
+/// exactly as when each processor runs on its own (they exchange f32 buffers), so the chain is bit-identical to
+/// running the processors one after another.
+#[derive(Clone, Copy, Debug)]
+pub struct Chain {
+    /// Section coefficients, in signal order.
+    pub coefs: [SvfCoefs; CHAIN_MAX],
+    /// Left/right states per section.
+    pub st: [[SvfState; 2]; CHAIN_MAX],
+    /// Round the section's output to f32 (the end of a processor).
+    pub round_after: [bool; CHAIN_MAX],
+    /// Sections in use.
+    pub len: usize,
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        Chain {
+            coefs: [SvfCoefs::IDENTITY; CHAIN_MAX],
+            st: [[SvfState::default(); 2]; CHAIN_MAX],
+            round_after: [false; CHAIN_MAX],
+            len: 0,
+        }
+    }
+}
+
+impl Chain {
+    /// Appends a section; returns its index (None when full).
+    #[inline]
+    pub fn push(&mut self, c: SvfCoefs, st: [SvfState; 2]) -> Option<usize> {
+        let i = self.len;
+        if i >= CHAIN_MAX {
+            return None;
+        }
+        self.coefs[i] = c;
+        self.st[i] = st;
+        self.round_after[i] = false;
+        self.len += 1;
+        Some(i)
+    }
+
+    /// Marks the end of a processor: the last section pushed rounds its output to f32.
+    #[inline]
+    pub fn end_processor(&mut self) {
+        if self.len > 0 {
+            self.round_after[self.len - 1] = true;
+        }
+    }
+
+    /// Runs the sections over the block in place. Bit-identical to ticking the sections frame by frame (see
+    /// [`Chain::run_reference`]).
+    pub fn run(&mut self, left: &mut [f32], right: &mut [f32]) {
+        if self.len == 0 {
+            return;
+        }
+        self.round_after[self.len - 1] = true;
+        #[cfg(target_arch = "x86_64")]
+        {
+            match self.len {
+                1 => run_skewed::<1>(self, left, right),
+                2 => run_skewed::<2>(self, left, right),
+                3 => run_skewed::<3>(self, left, right),
+                4 => run_skewed::<4>(self, left, right),
+                5 => run_skewed::<5>(self, left, right),
+                6 => run_skewed::<6>(self, left, right),
+                7 => run_skewed::<7>(self, left, right),
+                _ => run_skewed::<8>(self, left, right),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        self.run_reference(left, right);
+    }
+
+    /// Frame by frame through every section with scalar f64 arithmetic: the reference for [`Chain::run`].
+    pub fn run_reference(&mut self, left: &mut [f32], right: &mut [f32]) {
+        if self.len == 0 {
+            return;
+        }
+        self.round_after[self.len - 1] = true;
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            let mut x = [*l as f64, *r as f64];
+            for s in 0..self.len {
+                x = tick_stereo(&mut self.st[s], &self.coefs[s], x);
+                if self.round_after[s] {
+                    x = [x[0] as f32 as f64, x[1] as f32 as f64];
+                }
+            }
+            (*l, *r) = (x[0] as f32, x[1] as f32);
+        }
+    }
+}
+
+/// The chain as a skewed pipeline: at step `t` section `s` works on frame `t − s`, so the sections of one step
+/// are independent of each other and only each section's own state recurrence links the steps. Frame by frame
+/// (every section on the same frame) each frame waits on the whole cascade's latency; skewed, the processor
+/// overlaps all sections. Every section still sees the same inputs in the same order, so the result is
+/// bit-identical to [`Chain::run_reference`]. Both channels in SSE2 lanes (x86_64 base ISA).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn run_skewed<const K: usize>(ch: &mut Chain, left: &mut [f32], right: &mut [f32]) {
+    use core::arch::x86_64::*;
+    use stereo::{frame_in, frame_out, Coefs2, State2};
+    let n = left.len().min(right.len());
+    if n < K {
+        ch.run_reference(&mut left[..n], &mut right[..n]);
+        return;
+    }
+    let c: [Coefs2; K] = std::array::from_fn(|s| Coefs2::new(&ch.coefs[s]));
+    let mut st: [State2; K] = std::array::from_fn(|s| State2::load(&ch.st[s]));
+    let round: [bool; K] = std::array::from_fn(|s| ch.round_after[s]);
+    // f64 → f32 → f64 in both lanes
+    #[inline(always)]
+    fn round_f32(x: __m128d) -> __m128d {
+        // SAFETY: SSE2 is part of the x86_64 base ISA; register-only operations.
+        unsafe { _mm_cvtps_pd(_mm_cvtpd_ps(x)) }
+    }
+    // SAFETY: as above.
+    let mut pipe: [__m128d; K] = unsafe { [_mm_setzero_pd(); K] };
+    // Prologue: steps 0 .. K−1, sections 0 ..= t active.
+    for t in 0..K - 1 {
+        pipe[0] = frame_in(left[t], right[t]);
+        for s in (0..=t).rev() {
+            let mut y = st[s].tick(&c[s], pipe[s]);
+            if round[s] {
+                y = round_f32(y);
+            }
+            pipe[s + 1] = y;
+        }
+    }
+    // Steady part: every section active; section K−1 finishes frame t − K + 1.
+    for t in K - 1..n {
+        pipe[0] = frame_in(left[t], right[t]);
+        for s in (0..K).rev() {
+            let y = st[s].tick(&c[s], pipe[s]);
+            if s + 1 < K {
+                pipe[s + 1] = if round[s] { round_f32(y) } else { y };
+            } else {
+                (left[t + 1 - K], right[t + 1 - K]) = frame_out(y);
+            }
+        }
+    }
+    // Epilogue: steps n .. n+K−2, sections whose frame t − s is still < n.
+    for t in n..n + K - 1 {
+        for s in (t + 1 - n..K).rev() {
+            let y = st[s].tick(&c[s], pipe[s]);
+            if s + 1 < K {
+                pipe[s + 1] = if round[s] { round_f32(y) } else { y };
+            } else {
+                (left[t + 1 - K], right[t + 1 - K]) = frame_out(y);
+            }
+        }
+    }
+    for s in 0..K {
+        st[s].store(&mut ch.st[s]);
+    }
+}
+
+/// Runs two chains with the same structure (length and rounding points) over two tracks' blocks at once:
+/// with AVX, both tracks' left and right channels share one 4-lane f64 register per section (the same f64
+/// operations per lane, so bit-identical to [`Chain::run`] on each). Chains of different structure, blocks of
+/// different length, or a CPU without AVX run one after the other.
+pub fn run_pair(
+    a: &mut Chain,
+    b: &mut Chain,
+    (la, ra): (&mut [f32], &mut [f32]),
+    (lb, rb): (&mut [f32], &mut [f32]),
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let n = la.len();
+        let same = a.len == b.len
+            && a.len > 0
+            && a.round_after[..a.len - 1] == b.round_after[..b.len - 1]
+            && [ra.len(), lb.len(), rb.len()] == [n; 3];
+        if same && std::arch::is_x86_feature_detected!("avx") {
+            a.round_after[a.len - 1] = true;
+            b.round_after[b.len - 1] = true;
+            // SAFETY: AVX is present (checked just above).
+            unsafe {
+                match a.len {
+                    1 => pair_avx::run::<1>(a, b, la, ra, lb, rb),
+                    2 => pair_avx::run::<2>(a, b, la, ra, lb, rb),
+                    3 => pair_avx::run::<3>(a, b, la, ra, lb, rb),
+                    4 => pair_avx::run::<4>(a, b, la, ra, lb, rb),
+                    5 => pair_avx::run::<5>(a, b, la, ra, lb, rb),
+                    6 => pair_avx::run::<6>(a, b, la, ra, lb, rb),
+                    7 => pair_avx::run::<7>(a, b, la, ra, lb, rb),
+                    _ => pair_avx::run::<8>(a, b, la, ra, lb, rb),
+                }
+            }
+            return;
+        }
+    }
+    a.run(la, ra);
+    b.run(lb, rb);
+}
+
+/// The skewed pipeline of [`run_skewed`] for two tracks in AVX lanes `[La, Ra, Lb, Rb]`.
+#[cfg(target_arch = "x86_64")]
+mod pair_avx {
+    use super::{Chain, SvfCoefs, SvfState};
+    use core::arch::x86_64::*;
+
+    #[derive(Clone, Copy)]
+    struct C4 {
+        a1: __m256d,
+        a2: __m256d,
+        a3: __m256d,
+        m0: __m256d,
+        m1: __m256d,
+        m2: __m256d,
+    }
+
+    #[inline(always)]
+    unsafe fn coefs(a: &SvfCoefs, b: &SvfCoefs) -> C4 {
+        let f = |x: f64, y: f64| _mm256_set_pd(y, y, x, x);
+        C4 {
+            a1: f(a.a1, b.a1),
+            a2: f(a.a2, b.a2),
+            a3: f(a.a3, b.a3),
+            m0: f(a.m0, b.m0),
+            m1: f(a.m1, b.m1),
+            m2: f(a.m2, b.m2),
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    struct S4 {
+        ic1: __m256d,
+        ic2: __m256d,
+    }
+
+    #[inline(always)]
+    unsafe fn load(a: &[SvfState; 2], b: &[SvfState; 2]) -> S4 {
+        S4 {
+            ic1: _mm256_set_pd(b[1].ic1, b[0].ic1, a[1].ic1, a[0].ic1),
+            ic2: _mm256_set_pd(b[1].ic2, b[0].ic2, a[1].ic2, a[0].ic2),
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store(s: S4, a: &mut [SvfState; 2], b: &mut [SvfState; 2]) {
+        let (mut x, mut y) = ([0f64; 4], [0f64; 4]);
+        _mm256_storeu_pd(x.as_mut_ptr(), s.ic1);
+        _mm256_storeu_pd(y.as_mut_ptr(), s.ic2);
+        a[0].ic1 = x[0];
+        a[1].ic1 = x[1];
+        b[0].ic1 = x[2];
+        b[1].ic1 = x[3];
+        a[0].ic2 = y[0];
+        a[1].ic2 = y[1];
+        b[0].ic2 = y[2];
+        b[1].ic2 = y[3];
+    }
+
+    /// [`super::SvfState::tick`] on every lane (the same operations in the same order, no FMA).
+    #[inline(always)]
+    unsafe fn tick(s: &mut S4, c: &C4, v0: __m256d) -> __m256d {
+        let (ic1, ic2) = (s.ic1, s.ic2);
+        let v3 = _mm256_sub_pd(v0, ic2);
+        let v1 = _mm256_add_pd(_mm256_mul_pd(c.a1, ic1), _mm256_mul_pd(c.a2, v3));
+        let v2 = _mm256_add_pd(
+            _mm256_add_pd(ic2, _mm256_mul_pd(c.a2, ic1)),
+            _mm256_mul_pd(c.a3, v3),
+        );
+        let two = _mm256_set1_pd(2.0);
+        s.ic1 = _mm256_sub_pd(_mm256_mul_pd(two, v1), ic1);
+        s.ic2 = _mm256_sub_pd(_mm256_mul_pd(two, v2), ic2);
+        _mm256_add_pd(
+            _mm256_add_pd(_mm256_mul_pd(c.m0, v0), _mm256_mul_pd(c.m1, v1)),
+            _mm256_mul_pd(c.m2, v2),
+        )
+    }
+
+    #[inline(always)]
+    unsafe fn round_f32(x: __m256d) -> __m256d {
+        _mm256_cvtps_pd(_mm256_cvtpd_ps(x))
+    }
+
+    /// # Safety
+    /// The CPU must support AVX; `a` and `b` hold `K` sections with the same rounding points; all four
+    /// slices have the same length.
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn run<const K: usize>(
+        a: &mut Chain,
+        b: &mut Chain,
+        la: &mut [f32],
+        ra: &mut [f32],
+        lb: &mut [f32],
+        rb: &mut [f32],
+    ) {
+        let n = la.len();
+        if n < K {
+            a.run_reference(la, ra);
+            b.run_reference(lb, rb);
+            return;
+        }
+        let c: [C4; K] = std::array::from_fn(|s| coefs(&a.coefs[s], &b.coefs[s]));
+        let mut st: [S4; K] = std::array::from_fn(|s| load(&a.st[s], &b.st[s]));
+        let round: [bool; K] = std::array::from_fn(|s| a.round_after[s]);
+        #[inline(always)]
+        unsafe fn input(la: &[f32], ra: &[f32], lb: &[f32], rb: &[f32], t: usize) -> __m256d {
+            _mm256_cvtps_pd(_mm_set_ps(rb[t], lb[t], ra[t], la[t]))
+        }
+        let mut pipe: [__m256d; K] = [_mm256_setzero_pd(); K];
+        for t in 0..K - 1 {
+            pipe[0] = input(la, ra, lb, rb, t);
+            for s in (0..=t).rev() {
+                let mut y = tick(&mut st[s], &c[s], pipe[s]);
+                if round[s] {
+                    y = round_f32(y);
+                }
+                pipe[s + 1] = y;
+            }
+        }
+        let mut out = [0f32; 4];
+        for t in K - 1..n {
+            pipe[0] = input(la, ra, lb, rb, t);
+            for s in (0..K).rev() {
+                let y = tick(&mut st[s], &c[s], pipe[s]);
+                if s + 1 < K {
+                    pipe[s + 1] = if round[s] { round_f32(y) } else { y };
+                } else {
+                    _mm_storeu_ps(out.as_mut_ptr(), _mm256_cvtpd_ps(y));
+                    let o = t + 1 - K;
+                    (la[o], ra[o], lb[o], rb[o]) = (out[0], out[1], out[2], out[3]);
+                }
+            }
+        }
+        for t in n..n + K - 1 {
+            for s in (t + 1 - n..K).rev() {
+                let y = tick(&mut st[s], &c[s], pipe[s]);
+                if s + 1 < K {
+                    pipe[s + 1] = if round[s] { round_f32(y) } else { y };
+                } else {
+                    _mm_storeu_ps(out.as_mut_ptr(), _mm256_cvtpd_ps(y));
+                    let o = t + 1 - K;
+                    (la[o], ra[o], lb[o], rb[o]) = (out[0], out[1], out[2], out[3]);
+                }
+            }
+        }
+        for (s, v) in st.iter().enumerate() {
+            store(*v, &mut a.st[s], &mut b.st[s]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    fn noise(seed: u32, n: usize, amp: f32) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(747_796_405).max(1);
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                amp * ((x as f32 / u32::MAX as f32) * 2.0 - 1.0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn skewed_chain_is_bit_identical_to_frame_by_frame_ticks() {
+        let fs = 48_000.0;
+        let kinds = [
+            (SvfKind::HighPass, 40.0, 0.54, 0.0),
+            (SvfKind::HighPass, 40.0, 1.31, 0.0),
+            (SvfKind::LowPass, 12_000.0, 0.707, 0.0),
+            (SvfKind::LowShelf, 120.0, 0.7, -2.0),
+            (SvfKind::Bell, 400.0, 1.5, -3.0),
+            (SvfKind::Bell, 3_000.0, 1.0, 2.0),
+            (SvfKind::HighShelf, 8_000.0, 0.7, 1.0),
+            (SvfKind::Bell, 90.0, 8.0, 12.0),
+        ];
+        for len in 1..=CHAIN_MAX {
+            for rounding in [0u32, 0b1010_0101, 0xff] {
+                let mut a = Chain::default();
+                for (s, &(k, f, q, g)) in kinds[..len].iter().enumerate() {
+                    a.push(SvfCoefs::new(k, fs, f, q, g), [SvfState::default(); 2]);
+                    a.round_after[s] = rounding & (1 << s) != 0;
+                }
+                let mut b = a;
+                let (l0, r0) = (noise(len as u32, 3_000, 0.9), noise(77, 3_000, 0.4));
+                let (mut l1, mut r1, mut l2, mut r2) = (l0.clone(), r0.clone(), l0.clone(), r0);
+                // uneven runs, including ones shorter than the chain
+                for (x, y) in [(0, 3), (3, 1_000), (1_000, 1_001), (1_001, 3_000)] {
+                    a.run(&mut l1[x..y], &mut r1[x..y]);
+                    b.run_reference(&mut l2[x..y], &mut r2[x..y]);
+                }
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&l1), bits(&l2), "left, {len} sections");
+                assert_eq!(bits(&r1), bits(&r2), "right, {len} sections");
+                assert_eq!(a.st, b.st, "state, {len} sections");
+                assert_ne!(bits(&l1), bits(&l0), "the chain did nothing");
+            }
+        }
+    }
+
+    #[test]
+    fn paired_chains_are_bit_identical_to_each_run_alone() {
+        let fs = 44_100.0;
+        let mk = |len: usize, shift: f64| {
+            let mut c = Chain::default();
+            for s in 0..len {
+                let kind = [SvfKind::HighPass, SvfKind::LowShelf, SvfKind::Bell][s % 3];
+                let f = 50.0 * (s as f64 + 1.0) * shift;
+                c.push(
+                    SvfCoefs::new(kind, fs, f, 0.5 + 0.3 * s as f64, 4.0 - s as f64),
+                    [SvfState::default(); 2],
+                );
+                c.round_after[s] = s % 2 == 1;
+            }
+            c
+        };
+        for len in 1..=CHAIN_MAX {
+            // same structure (paired) and, for len > 1, a different one (run one after the other)
+            for other in [len, len.max(2) - 1] {
+                let (mut a, mut b) = (mk(len, 1.0), mk(other, 1.7));
+                let (mut a2, mut b2) = (a, b);
+                let sig = |seed: u32| noise(seed, 2_000, 0.8);
+                let (mut la, mut ra, mut lb, mut rb) = (sig(1), sig(2), sig(3), sig(4));
+                let (mut la2, mut ra2, mut lb2, mut rb2) =
+                    (la.clone(), ra.clone(), lb.clone(), rb.clone());
+                for (x, y) in [(0, 2), (2, 700), (700, 2_000)] {
+                    run_pair(
+                        &mut a,
+                        &mut b,
+                        (&mut la[x..y], &mut ra[x..y]),
+                        (&mut lb[x..y], &mut rb[x..y]),
+                    );
+                    a2.run_reference(&mut la2[x..y], &mut ra2[x..y]);
+                    b2.run_reference(&mut lb2[x..y], &mut rb2[x..y]);
+                }
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&la), bits(&la2), "{len}/{other}");
+                assert_eq!(bits(&ra), bits(&ra2), "{len}/{other}");
+                assert_eq!(bits(&lb), bits(&lb2), "{len}/{other}");
+                assert_eq!(bits(&rb), bits(&rb2), "{len}/{other}");
+                assert_eq!((a.st, b.st), (a2.st, b2.st), "{len}/{other}");
+            }
+        }
+    }
+}

@@ -1079,21 +1079,41 @@ impl Engine {
         if let Some(bufs) = self.par_bufs.as_mut() {
             use rayon::prelude::*;
             // Sources and the strips' front halves in parallel, each track in its own buffers ...
+            // (in pairs: two strips' filter chains can share SIMD registers)
             self.tracks
-                .par_iter_mut()
-                .zip(bufs.par_iter_mut())
-                .for_each(|(track, [bl, br])| {
-                    if track.strip.is_silent_settled() {
-                        return;
+                .par_chunks_mut(2)
+                .zip(bufs.par_chunks_mut(2))
+                .for_each(|(pair, pair_bufs)| {
+                    let mut live: [Option<(&mut Track, &mut [f32], &mut [f32])>; 2] = [None, None];
+                    for (k, (track, [bl, br])) in
+                        pair.iter_mut().zip(pair_bufs.iter_mut()).enumerate()
+                    {
+                        if track.strip.is_silent_settled() {
+                            continue;
+                        }
+                        let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
+                        if playing {
+                            track.source.read(pos, bl, br);
+                        } else {
+                            bl.fill(0.0);
+                            br.fill(0.0);
+                        }
+                        live[k] = Some((track, bl, br));
                     }
-                    let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
-                    if playing {
-                        track.source.read(pos, bl, br);
-                    } else {
-                        bl.fill(0.0);
-                        br.fill(0.0);
+                    match live {
+                        [Some((ta, la, ra)), Some((tb, lb, rb))] => {
+                            TrackStrip::process_front_pair(
+                                &mut ta.strip,
+                                &mut tb.strip,
+                                (la, ra),
+                                (lb, rb),
+                            );
+                        }
+                        [Some((t, l, r)), None] | [None, Some((t, l, r))] => {
+                            t.strip.process_front(l, r)
+                        }
+                        [None, None] => {}
                     }
-                    track.strip.process_front(bl, br);
                 });
             // ... then everything that adds into shared buses, in track order as below.
             for (track, [bl, br]) in self.tracks.iter_mut().zip(bufs.iter_mut()) {

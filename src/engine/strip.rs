@@ -8,6 +8,7 @@ use crate::dsp::eq::Eq4;
 use crate::dsp::filter::{PassFilter, PassKind, Slope};
 use crate::dsp::gate::Gate;
 use crate::dsp::limiter::Limiter;
+use crate::dsp::svf::{run_pair, Chain, ChainMode};
 use crate::dsp::StereoProcessor;
 
 /// A high- or low-pass filter's settings.
@@ -431,9 +432,123 @@ impl Dsp {
     }
 
     fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
+        self.process_filters(l, r);
+        self.dynamics(l, r);
+    }
+
+    /// High-pass, low-pass and EQ. While none of them ramps, their sections run as one skewed cascade
+    /// ([`Chain`]), bit-identical to running them one after another, which is what happens from the first
+    /// frame on which any of them moves.
+    fn process_filters(&mut self, l: &mut [f32], r: &mut [f32]) {
+        let n = l.len().min(r.len());
+        let mut i = 0;
+        while i < n {
+            let Some((mut ch, steady, run)) = self.gather(n - i) else {
+                break;
+            };
+            let (bl, br) = (&mut l[i..i + run], &mut r[i..i + run]);
+            ch.run(bl, br);
+            self.scatter(&ch, steady, bl, br);
+            i += run;
+        }
+        if i < n {
+            self.filters_alone(&mut l[i..n], &mut r[i..n]);
+        }
+    }
+
+    /// [`Dsp::process_filters`] for two strips' blocks of the same length at once: their chains share SIMD
+    /// registers when they have the same structure ([`run_pair`]); bit-identical to each strip on its own.
+    fn process_filters_pair(
+        a: &mut Dsp,
+        b: &mut Dsp,
+        (la, ra): (&mut [f32], &mut [f32]),
+        (lb, rb): (&mut [f32], &mut [f32]),
+    ) {
+        let n = la.len();
+        if [ra.len(), lb.len(), rb.len()] != [n; 3] {
+            a.process_filters(la, ra);
+            b.process_filters(lb, rb);
+            return;
+        }
+        let mut i = 0;
+        while i < n {
+            let (Some((mut ca, sa, run_a)), Some((mut cb, sb, run_b))) =
+                (a.gather(n - i), b.gather(n - i))
+            else {
+                break;
+            };
+            let run = run_a.min(run_b);
+            let (xa, ya) = (&mut la[i..i + run], &mut ra[i..i + run]);
+            let (xb, yb) = (&mut lb[i..i + run], &mut rb[i..i + run]);
+            run_pair(&mut ca, &mut cb, (&mut *xa, &mut *ya), (&mut *xb, &mut *yb));
+            a.scatter(&ca, sa, xa, ya);
+            b.scatter(&cb, sb, xb, yb);
+            i += run;
+        }
+        if i < n {
+            a.process_filters(&mut la[i..n], &mut ra[i..n]);
+            b.process_filters(&mut lb[i..n], &mut rb[i..n]);
+        }
+    }
+
+    /// The steady filters' sections for a run of up to `max_frames`, which of the three are steady, and the run
+    /// length (up to the nearest denormal flush point); None while any of them ramps.
+    fn gather(&self, max_frames: usize) -> Option<(Chain, [bool; 3], usize)> {
+        let modes = [
+            self.hpf.chain_mode(),
+            self.lpf.chain_mode(),
+            self.eq.chain_mode(),
+        ];
+        if modes.contains(&ChainMode::Moving) {
+            return None;
+        }
+        let steady = modes.map(|m| m == ChainMode::Steady);
+        let mut run = max_frames;
+        let mut ch = Chain::default();
+        if steady[0] {
+            run = run.min(self.hpf.chain_frames());
+            self.hpf.chain_push(&mut ch);
+        }
+        if steady[1] {
+            run = run.min(self.lpf.chain_frames());
+            self.lpf.chain_push(&mut ch);
+        }
+        if steady[2] {
+            run = run.min(self.eq.chain_frames());
+            self.eq.chain_push(&mut ch);
+        }
+        Some((ch, steady, run))
+    }
+
+    /// After a chain run over `l`/`r`: the states back into the steady filters; the others (off) see the block
+    /// as usual.
+    fn scatter(&mut self, ch: &Chain, steady: [bool; 3], l: &mut [f32], r: &mut [f32]) {
+        let run = l.len();
+        let mut at = 0;
+        if steady[0] {
+            at = self.hpf.chain_pull(ch, at, run);
+        } else {
+            self.hpf.process(l, r);
+        }
+        if steady[1] {
+            at = self.lpf.chain_pull(ch, at, run);
+        } else {
+            self.lpf.process(l, r);
+        }
+        if steady[2] {
+            self.eq.chain_pull(ch, at, run);
+        } else {
+            self.eq.process(l, r);
+        }
+    }
+
+    fn filters_alone(&mut self, l: &mut [f32], r: &mut [f32]) {
         self.hpf.process(l, r);
         self.lpf.process(l, r);
         self.eq.process(l, r);
+    }
+
+    fn dynamics(&mut self, l: &mut [f32], r: &mut [f32]) {
         self.gate.process(l, r);
         self.comp.process(l, r);
     }
@@ -749,10 +864,33 @@ impl TrackStrip {
     /// pre-fader meter). Touches nothing outside the strip, so the offline engine runs it for several
     /// tracks at once; [`TrackStrip::process_back`] must follow on the same buffers.
     pub(crate) fn process_front(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.front_gain(left, right);
+        self.dsp.process(left, right);
+        self.front_meter(left, right);
+    }
+
+    /// [`TrackStrip::process_front`] for two strips at once (their filter chains share SIMD registers where
+    /// they can); bit-identical to calling it on each.
+    pub(crate) fn process_front_pair(
+        a: &mut TrackStrip,
+        b: &mut TrackStrip,
+        (la, ra): (&mut [f32], &mut [f32]),
+        (lb, rb): (&mut [f32], &mut [f32]),
+    ) {
+        a.front_gain(la, ra);
+        b.front_gain(lb, rb);
+        Dsp::process_filters_pair(&mut a.dsp, &mut b.dsp, (la, ra), (lb, rb));
+        a.dsp.dynamics(la, ra);
+        b.dsp.dynamics(lb, rb);
+        a.front_meter(la, ra);
+        b.front_meter(lb, rb);
+    }
+
+    /// Trim and polarity (and mono to both channels).
+    fn front_gain(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len();
         let stereo = self.stereo;
         self.cleared = false;
-        // trim and polarity
         if self.pre.is_settled() {
             let g = self.pre.value();
             if g != 1.0 {
@@ -773,8 +911,9 @@ impl TrackStrip {
         if !stereo {
             right.copy_from_slice(left);
         }
+    }
 
-        self.dsp.process(left, right);
+    fn front_meter(&mut self, left: &[f32], right: &[f32]) {
         if self.metering {
             accumulate(&mut self.pre_meter, left, right);
         }
