@@ -280,6 +280,8 @@ pub struct Engine {
     /// Offline only ([`Engine::set_offline_parallel`]): one left/right buffer per track, so the tracks'
     /// strips of a segment run on several threads. `None` (always on the audio thread): one thread.
     par_bufs: Option<Vec<[Vec<f32>; 2]>>,
+    /// Scratch for the offline path: which tracks are audible in the current segment.
+    live: Vec<bool>,
     /// The same per bus (used by effect buses), with `par_bufs`.
     par_bus_bufs: Option<Vec<[Vec<f32>; 2]>>,
 }
@@ -438,6 +440,7 @@ impl Engine {
             indeg: vec![0; nb],
             refused_commands: 0,
             par_bufs: None,
+            live: Vec::new(),
             par_bus_bufs: None,
             tracks,
         };
@@ -580,6 +583,7 @@ impl Engine {
         let m = self.max_block_frames;
         let bufs = |n: usize| on.then(|| (0..n).map(|_| [vec![0.0; m], vec![0.0; m]]).collect());
         self.par_bufs = bufs(self.tracks.len());
+        self.live = vec![false; self.tracks.len()];
         self.par_bus_bufs = bufs(self.buses.len());
     }
 
@@ -1115,28 +1119,49 @@ impl Engine {
                         [None, None] => {}
                     }
                 });
-            // ... then everything that adds into shared buses, in track order as below.
-            for (track, [bl, br]) in self.tracks.iter_mut().zip(bufs.iter_mut()) {
-                if track.strip.is_silent_settled() {
+            // ... then everything that adds into shared buses, in track order as below. In cache-sized
+            // stretches of frames, every track per stretch, so the buses' stretch stays in cache while each
+            // track adds into it (each frame sees the same additions in the same order, ramps advance per frame:
+            // the same result as whole segments).
+            let live: &mut [bool] = &mut self.live[..self.tracks.len()];
+            for ((track, [bl, br]), live) in
+                self.tracks.iter_mut().zip(bufs.iter()).zip(live.iter_mut())
+            {
+                *live = !track.strip.is_silent_settled();
+                if !*live {
                     track.strip.skip(seg);
                     track.route.xfade.skip(seg);
-                    continue;
                 }
-                let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
-                track
-                    .strip
-                    .process_back(bl, br, &mut self.ins_l, &mut self.ins_r);
-                route_out(
-                    track.strip.output,
-                    &mut track.route,
-                    bl,
-                    br,
-                    xbuf,
-                    bus_l,
-                    bus_r,
-                    &mut self.ins_l,
-                    &mut self.ins_r,
-                );
+                let _ = (bl, br);
+            }
+            let mut a = 0;
+            while a < seg {
+                let b = seg.min(a + SUM_STRETCH_FRAMES);
+                for ((track, [bl, br]), _) in self
+                    .tracks
+                    .iter_mut()
+                    .zip(bufs.iter_mut())
+                    .zip(live.iter())
+                    .filter(|(_, &l)| l)
+                {
+                    let (bl, br) = (&mut bl[a..b], &mut br[a..b]);
+                    track
+                        .strip
+                        .process_back_at(bl, br, &mut self.ins_l, &mut self.ins_r, a);
+                    route_out(
+                        track.strip.output,
+                        &mut track.route,
+                        bl,
+                        br,
+                        &mut xbuf[a..b],
+                        &mut bus_l[a..b],
+                        &mut bus_r[a..b],
+                        &mut self.ins_l,
+                        &mut self.ins_r,
+                        a,
+                    );
+                }
+                a = b;
             }
         }
         let serial = self.par_bufs.is_none();
@@ -1165,6 +1190,7 @@ impl Engine {
                 bus_r,
                 &mut self.ins_l,
                 &mut self.ins_r,
+                0,
             );
         }
         let mut fx_ready = false;
@@ -1224,6 +1250,7 @@ impl Engine {
                     bus_r,
                     &mut self.ins_l,
                     &mut self.ins_r,
+                    0,
                 );
                 continue;
             }
@@ -1245,12 +1272,17 @@ impl Engine {
                 bus_r,
                 &mut self.ins_l,
                 &mut self.ins_r,
+                0,
             );
         }
         self.master.process(bus_l, bus_r);
         // the monitor section (listening only) runs after this, in `process`
     }
 }
+
+/// Frames per stretch when the offline path adds every track's output and sends into the buses (see
+/// `render_segment`): the buses' stretch (8 KiB per channel) stays in the L1/L2 cache while the tracks add into it.
+const SUM_STRETCH_FRAMES: usize = 2_048;
 
 /// Add a strip's output into its destination, crossfading from the previous one while a route change runs.
 #[allow(clippy::too_many_arguments)]
@@ -1264,11 +1296,15 @@ fn route_out(
     bus_r: &mut [f32],
     ins_l: &mut [Vec<f32>],
     ins_r: &mut [Vec<f32>],
+    off: usize,
 ) {
     let seg = tl.len();
     let Some(prev) = route.prev.filter(|_| !route.xfade.is_settled()) else {
         let (dl, dr) = match output {
-            Output::Bus(b) => (&mut ins_l[b as usize][..seg], &mut ins_r[b as usize][..seg]),
+            Output::Bus(b) => (
+                &mut ins_l[b as usize][off..off + seg],
+                &mut ins_r[b as usize][off..off + seg],
+            ),
             Output::Master => (bus_l, bus_r),
         };
         add(dl, tl);
@@ -1280,7 +1316,10 @@ fn route_out(
     }
     for (dest, new) in [(output, true), (prev, false)] {
         let (dl, dr) = match dest {
-            Output::Bus(b) => (&mut ins_l[b as usize][..seg], &mut ins_r[b as usize][..seg]),
+            Output::Bus(b) => (
+                &mut ins_l[b as usize][off..off + seg],
+                &mut ins_r[b as usize][off..off + seg],
+            ),
             Output::Master => (&mut *bus_l, &mut *bus_r),
         };
         for i in 0..seg {

@@ -928,6 +928,19 @@ impl TrackStrip {
         ins_l: &mut [Vec<f32>],
         ins_r: &mut [Vec<f32>],
     ) {
+        self.process_back_at(left, right, ins_l, ins_r, 0);
+    }
+
+    /// [`TrackStrip::process_back`] adding into the effect-bus inputs from frame `off` on (for a block that is
+    /// part of a longer segment).
+    pub(crate) fn process_back_at(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        ins_l: &mut [Vec<f32>],
+        ins_r: &mut [Vec<f32>],
+        off: usize,
+    ) {
         let n = left.len();
         let stereo = self.stereo;
         // audible gain per sample
@@ -951,6 +964,7 @@ impl TrackStrip {
                 s.pre.skip(n);
                 continue;
             };
+            let (dl, dr) = (&mut dl[off..off + n], &mut dr[off..off + n]);
             if s.pre.is_settled() && gate_settled {
                 // the same product per frame, all factors constant
                 let g = s.pre.value() * self.gate.value() * mono_send;
@@ -997,6 +1011,7 @@ impl TrackStrip {
                 s.post.skip(n);
                 continue;
             };
+            let (dl, dr) = (&mut dl[off..off + n], &mut dr[off..off + n]);
             if s.post.is_settled() {
                 let g = s.post.value();
                 for i in 0..n {
