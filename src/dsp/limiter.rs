@@ -74,9 +74,6 @@ fn interpolator() -> [[f32; TAPS_PER_PHASE]; 3] {
 const CHUNK: usize = 256;
 /// Detector history kept in front of each run: the interpolator window is 16 samples.
 const HIST: usize = TAPS_PER_PHASE - 1;
-/// Frames per vector group in the detector.
-const LANES: usize = 8;
-
 /// `x[k]` is the tap input; tap `j` of every phase multiplies `x[j]`. Four partial sums (taps `l`, `l+4`, …)
 /// added as `(s0 + s1) + (s2 + s3)`: the detector's fixed summation order, shared by the vector path.
 #[inline(always)]
@@ -101,42 +98,13 @@ fn max_keep(m: f32, v: f32) -> f32 {
 }
 
 /// Oversampled peak of one channel: `peak[j] = max(peak[j], |x(k)|, |y1|, |y2|, |y3|)` for interval `j`, where
-/// `x` holds the [`HIST`] samples before the run followed by the run (`x.len() == peak.len() + HIST`). Groups of
-/// [`LANES`] frames are computed side by side (vectorizes); every value is the same expression as [`dot16`].
+/// `x` holds the [`HIST`] samples before the run followed by the run (`x.len() == peak.len() + HIST`). Written
+/// per frame with constant-length windows so that the loop vectorizes across frames (each lane one frame, the
+/// same expression as the scalar code).
 fn detect_channel(h: &[[f32; TAPS_PER_PHASE]; 3], x: &[f32], peak: &mut [f32]) {
     debug_assert_eq!(x.len(), peak.len() + HIST);
-    let total = peak.len();
-    let mut groups = peak.chunks_exact_mut(LANES);
-    for (g, out) in (&mut groups).enumerate() {
-        let xs: &[f32; LANES + HIST] = x[g * LANES..g * LANES + LANES + HIST]
-            .try_into()
-            .expect("window");
-        let mut pk = [0f32; LANES];
-        for m in 0..LANES {
-            pk[m] = max_keep(pk[m], xs[m + HALF - 1].abs());
-        }
-        for ph in h {
-            let mut acc = [[0f32; LANES]; 4];
-            for k in 0..4 {
-                for (l, a) in acc.iter_mut().enumerate() {
-                    let c = ph[4 * k + l];
-                    for m in 0..LANES {
-                        a[m] += c * xs[4 * k + l + m];
-                    }
-                }
-            }
-            for m in 0..LANES {
-                let y = (acc[0][m] + acc[1][m]) + (acc[2][m] + acc[3][m]);
-                pk[m] = max_keep(pk[m], y.abs());
-            }
-        }
-        for m in 0..LANES {
-            out[m] = max_keep(out[m], pk[m]);
-        }
-    }
-    let done = total - groups.into_remainder().len();
-    for (j, out) in peak.iter_mut().enumerate().skip(done) {
-        let w: &[f32; TAPS_PER_PHASE] = x[j..j + TAPS_PER_PHASE].try_into().expect("window");
+    for (w, out) in x.windows(TAPS_PER_PHASE).zip(peak.iter_mut()) {
+        let w: &[f32; TAPS_PER_PHASE] = w.try_into().expect("window");
         let mut p = max_keep(*out, w[HALF - 1].abs());
         for ph in h {
             p = max_keep(p, dot16(ph, w).abs());
