@@ -78,8 +78,10 @@ const HIST: usize = TAPS_PER_PHASE - 1;
 /// added as `(s0 + s1) + (s2 + s3)`: the detector's fixed summation order, shared by the vector path.
 #[inline(always)]
 fn dot16(h: &[f32; TAPS_PER_PHASE], x: &[f32; TAPS_PER_PHASE]) -> f32 {
-    let mut acc = [0f32; 4];
-    for k in 0..4 {
+    // starting from the first products rather than 0.0 + product only changes the sign of an all-zero sum,
+    // which the detector's abs() removes
+    let mut acc = [h[0] * x[0], h[1] * x[1], h[2] * x[2], h[3] * x[3]];
+    for k in 1..4 {
         for (l, a) in acc.iter_mut().enumerate() {
             *a += h[4 * k + l] * x[4 * k + l];
         }
@@ -101,7 +103,8 @@ fn max_keep(m: f32, v: f32) -> f32 {
 /// `x` holds the [`HIST`] samples before the run followed by the run (`x.len() == peak.len() + HIST`). Written
 /// per frame with constant-length windows so that the loop vectorizes across frames (each lane one frame, the
 /// same expression as the scalar code).
-fn detect_channel(h: &[[f32; TAPS_PER_PHASE]; 3], x: &[f32], peak: &mut [f32]) {
+#[inline(always)]
+fn detect_channel_generic(h: &[[f32; TAPS_PER_PHASE]; 3], x: &[f32], peak: &mut [f32]) {
     debug_assert_eq!(x.len(), peak.len() + HIST);
     for (w, out) in x.windows(TAPS_PER_PHASE).zip(peak.iter_mut()) {
         let w: &[f32; TAPS_PER_PHASE] = w.try_into().expect("window");
@@ -110,6 +113,37 @@ fn detect_channel(h: &[[f32; TAPS_PER_PHASE]; 3], x: &[f32], peak: &mut [f32]) {
             p = max_keep(p, dot16(ph, w).abs());
         }
         *out = p;
+    }
+}
+
+/// [`detect_channel_generic`] compiled for AVX (8 frames per vector instead of 4). Same operations in the
+/// same order, no FMA: bit-identical to the baseline build.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn detect_channel_avx(h: &[[f32; TAPS_PER_PHASE]; 3], x: &[f32], peak: &mut [f32]) {
+    detect_channel_generic(h, x, peak)
+}
+
+/// [`detect_channel_generic`], through the AVX build when `avx` (the CPU has been checked for it).
+#[inline]
+fn detect_channel(avx: bool, h: &[[f32; TAPS_PER_PHASE]; 3], x: &[f32], peak: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if avx {
+        // SAFETY: `avx` is only true when the running CPU supports AVX (see `cpu_has_avx`).
+        return unsafe { detect_channel_avx(h, x, peak) };
+    }
+    let _ = avx;
+    detect_channel_generic(h, x, peak)
+}
+
+fn cpu_has_avx() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -129,6 +163,8 @@ pub struct Limiter {
     bypass: Bypass,
     fresh: bool,
     h: [[f32; TAPS_PER_PHASE]; 3],
+    /// Detector through its AVX build (x86-64 CPUs that have it).
+    avx: bool,
     ceiling_db: Smoother,
     ceiling_lin: f32,
     detector_idle: bool,
@@ -172,6 +208,7 @@ impl Limiter {
             bypass: Bypass::new(sample_rate_hz),
             fresh: true,
             h: interpolator(),
+            avx: cpu_has_avx(),
             ceiling_db: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, -1.0),
             ceiling_lin: 0.0,
             detector_idle: true,
@@ -344,7 +381,7 @@ impl Limiter {
         peak.fill(0.0);
         for (d, x) in self.det.iter_mut().zip([&*left, &*right]) {
             d[HIST..HIST + n].copy_from_slice(x);
-            detect_channel(&self.h, &d[..HIST + n], peak);
+            detect_channel(self.avx, &self.h, &d[..HIST + n], peak);
             d.copy_within(n..n + HIST, 0);
         }
         // 2. target gain
@@ -424,5 +461,56 @@ impl StereoProcessor for Limiter {
             i += self.run(&mut left[i..], &mut right[i..], &mut min_gain);
         }
         self.block_max_gr_db = -20.0 * min_gain.log10();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vector paths (AVX where the CPU has it, and the groups of the baseline build) give the scalar
+    /// per-frame result bit for bit, including NaN and infinities in the input.
+    #[test]
+    fn detector_paths_agree_bit_for_bit() {
+        let h = interpolator();
+        let mut seed = 0x2545_f491u32;
+        let mut x: Vec<f32> = (0..HIST + 301)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                (seed as f32 / u32::MAX as f32 - 0.5) * 5.0
+            })
+            .collect();
+        x[40] = 0.0;
+        x[41] = -0.0;
+        x[200] = f32::NAN;
+        x[260] = f32::INFINITY;
+        let mut reference = vec![0.25f32; 301];
+        for (j, out) in reference.iter_mut().enumerate() {
+            let w: &[f32; TAPS_PER_PHASE] = x[j..j + TAPS_PER_PHASE].try_into().unwrap();
+            let mut p = out.max(w[HALF - 1].abs());
+            for ph in &h {
+                let mut acc = [0f32; 4];
+                for k in 0..4 {
+                    for (l, a) in acc.iter_mut().enumerate() {
+                        *a += ph[4 * k + l] * w[4 * k + l];
+                    }
+                }
+                p = p.max(((acc[0] + acc[1]) + (acc[2] + acc[3])).abs());
+            }
+            *out = p;
+        }
+        for avx in [false, cpu_has_avx()] {
+            for n in [301, 8, 3] {
+                let mut peak = vec![0.25f32; n];
+                detect_channel(avx, &h, &x[..n + HIST], &mut peak);
+                let same = peak
+                    .iter()
+                    .zip(&reference)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "avx {avx}, {n} frames");
+            }
+        }
     }
 }
