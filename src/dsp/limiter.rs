@@ -14,6 +14,11 @@
 //!    lookahead and, being an average of values each ≤ the target of the samples it covers, never exceeds it.
 //! 5. The audio, delayed by `L` plus the interpolator's half length, is multiplied by that gain.
 //!
+//! Implementation: `process` works in runs of up to 256 frames: stage 1 for the whole run (vectorized across
+//! frames, with an AVX build picked at run time on x86-64 that gives the same bits), stage 2, then the serial
+//! stages 3–4, then stage 5 over a linear delay buffer. Every value is computed per frame exactly as the scalar
+//! algorithm does, so the output does not depend on block sizes.
+//!
 //! Latency ([`StereoProcessor::latency_frames`]) is the same whether enabled or bypassed (the bypass crossfades
 //! against the delayed dry signal). While fully bypassed only the delay line runs; on re-enable the detector
 //! restarts, so the first lookahead's worth of frames of the 10 ms fade-in is not limited.
