@@ -31,6 +31,8 @@ pub const MIN_SIZE: f32 = 0.5;
 pub const MAX_PRE_DELAY_MS: f32 = 250.0;
 const GLIDE_MS: f32 = 100.0;
 const COEF_EVERY: u64 = 16;
+/// Frames per chunk of the steady-state path (its scratch is `CHUNK × LINES` floats, allocated in `new`).
+const CHUNK: usize = 128;
 
 /// Injection signs (row 0 of a Hadamard-like pattern mixed with alternation) and output tap signs.
 const IN_SIGN: [f32; LINES] = [
@@ -64,6 +66,57 @@ fn hadamard16(v: &mut [f32; LINES]) {
     }
 }
 
+/// Sum of 16 values as a fixed pairwise tree (halves, quarters, …), which maps onto SIMD lanes.
+#[inline(always)]
+fn sum16(p: &[f32; LINES]) -> f32 {
+    let mut h = [0f32; 8];
+    for j in 0..8 {
+        h[j] = p[j] + p[j + 8];
+    }
+    let mut q = [0f32; 4];
+    for j in 0..4 {
+        q[j] = h[j] + h[j + 4];
+    }
+    (q[0] + q[2]) + (q[1] + q[3])
+}
+
+/// Coefficients of the network for one frame (constant over a steady run).
+#[derive(Clone, Copy)]
+struct FdnCoefs {
+    a: [f32; LINES],
+    b: [f32; LINES],
+    width: f32,
+}
+
+/// One frame of the network after the line reads, shared by the per-sample and the steady-state paths so both
+/// give the same bits: `v` holds the raw line outputs on entry and the values to write into the lines on exit
+/// (absorption filters, output taps, Hadamard mixing, injection of the diffused input `x`, denormal flush).
+#[inline(always)]
+fn fdn_frame(v: &mut [f32; LINES], x: f32, c: &FdnCoefs, lp: &mut [f32; LINES]) -> (f32, f32) {
+    for i in 0..LINES {
+        let y = c.a[i] * v[i] + c.b[i] * lp[i];
+        lp[i] = y;
+        v[i] = y;
+    }
+    let mut pl = [0f32; LINES];
+    let mut pr = [0f32; LINES];
+    for i in 0..LINES {
+        pl[i] = OUT_L[i] * v[i];
+        pr[i] = OUT_R[i] * v[i];
+    }
+    let ol = sum16(&pl);
+    let or = sum16(&pr);
+    hadamard16(v);
+    let inj = 0.25 * x;
+    for i in 0..LINES {
+        let s = v[i] + IN_SIGN[i] * inj;
+        v[i] = if s.abs() < 1e-20 { 0.0 } else { s };
+    }
+    let mid = 0.5 * (ol + or) * 0.5;
+    let side = 0.5 * (ol - or) * 0.5 * c.width;
+    (mid + side, mid - side)
+}
+
 struct Diffuser {
     buf: Vec<f32>,
     pos: usize,
@@ -72,16 +125,38 @@ struct Diffuser {
 
 impl Diffuser {
     #[inline(always)]
-    fn tick(&mut self, x: f32) -> f32 {
-        let d = self.buf[self.pos];
-        let w = x + self.gain * d;
-        let y = d - self.gain * w;
-        self.buf[self.pos] = w;
+    fn step(gain: f32, x: &mut f32, slot: &mut f32) {
+        let d = *slot;
+        let w = *x + gain * d;
+        *x = d - gain * w;
+        *slot = w;
+    }
+
+    #[inline(always)]
+    fn tick(&mut self, mut x: f32) -> f32 {
+        Self::step(self.gain, &mut x, &mut self.buf[self.pos]);
         self.pos += 1;
         if self.pos == self.buf.len() {
             self.pos = 0;
         }
-        y
+        x
+    }
+
+    /// Runs a block in place; the same per-sample arithmetic as [`Diffuser::tick`], in runs up to the ring wrap
+    /// (each slot is read before it is rewritten, so a run vectorizes over time).
+    fn run(&mut self, mut x: &mut [f32]) {
+        while !x.is_empty() {
+            let n = x.len().min(self.buf.len() - self.pos);
+            let (seg, rest) = x.split_at_mut(n);
+            for (xi, slot) in seg.iter_mut().zip(&mut self.buf[self.pos..self.pos + n]) {
+                Self::step(self.gain, xi, slot);
+            }
+            self.pos += n;
+            if self.pos == self.buf.len() {
+                self.pos = 0;
+            }
+            x = rest;
+        }
     }
 }
 
@@ -109,6 +184,10 @@ pub struct Reverb {
     size: f32,
     counter: u64,
     cleared: bool,
+    /// Steady-state path: line reads of a chunk (frame-major, transposed from the line-major rings) and the
+    /// diffused input.
+    scratch: Box<[[f32; LINES]; CHUNK]>,
+    xbuf: Box<[f32; CHUNK]>,
 }
 
 impl Reverb {
@@ -156,6 +235,8 @@ impl Reverb {
             size: 1.0,
             counter: 0,
             cleared: true,
+            scratch: Box::new([[0.0; LINES]; CHUNK]),
+            xbuf: Box::new([0.0; CHUNK]),
         };
         r.update_coefs();
         r
@@ -270,6 +351,15 @@ impl Reverb {
         }
     }
 
+    fn fdn_coefs(&self) -> FdnCoefs {
+        FdnCoefs {
+            a: self.coef_a,
+            b: self.coef_b,
+            width: self.width.value(),
+        }
+    }
+
+    /// One frame, any state (gliding sizes and pre-delay read between samples).
     #[inline(always)]
     fn tick(&mut self, xl: f32, xr: f32, ramp: bool) -> (f32, f32) {
         if ramp {
@@ -303,29 +393,86 @@ impl Reverb {
         let mut v = [0f32; LINES];
         for (i, vi) in v.iter_mut().enumerate() {
             let line = &self.lines[i * cap..(i + 1) * cap];
-            let raw = Self::read_frac(line, self.line_mask, self.write, self.len[i].value());
-            let y = self.coef_a[i] * raw + self.coef_b[i] * self.lp_state[i];
-            self.lp_state[i] = y;
-            *vi = y;
+            *vi = Self::read_frac(line, self.line_mask, self.write, self.len[i].value());
         }
-        let mut ol = 0.0;
-        let mut or = 0.0;
-        for i in 0..LINES {
-            ol += OUT_L[i] * v[i];
-            or += OUT_R[i] * v[i];
-        }
-        hadamard16(&mut v);
+        let c = self.fdn_coefs();
+        let out = fdn_frame(&mut v, x, &c, &mut self.lp_state);
         let w = self.write & self.line_mask;
-        let inj = 0.25 * x;
         for (i, vi) in v.iter().enumerate() {
-            let s = vi + IN_SIGN[i] * inj;
-            self.lines[i * cap + w] = if s.abs() < 1e-20 { 0.0 } else { s };
+            self.lines[i * cap + w] = *vi;
         }
         self.write = self.write.wrapping_add(1);
         self.counter += 1;
-        let mid = 0.5 * (ol + or) * 0.5;
-        let side = 0.5 * (ol - or) * 0.5 * self.width.value();
-        (mid + side, mid - side)
+        out
+    }
+
+    /// Steady state (nothing gliding or ramping, bypass fully on): processes up to [`CHUNK`] frames, at most the
+    /// shortest line, so every line read of the chunk precedes its writes. At rest all lengths and the
+    /// pre-delay are whole frames, so the reads are the same plain reads as in [`Reverb::tick`] and the frame
+    /// arithmetic is the shared [`fdn_frame`]: the samples equal the per-sample path's bit for bit, whatever
+    /// the block split. Returns the number of frames done.
+    fn process_steady(&mut self, left: &mut [f32], right: &mut [f32]) -> usize {
+        let shortest = self
+            .len
+            .iter()
+            .map(|l| l.value() as usize)
+            .min()
+            .unwrap_or(1);
+        let n = left.len().min(right.len()).min(CHUNK).min(shortest);
+        let c = self.fdn_coefs();
+        let (left, right) = (&mut left[..n], &mut right[..n]);
+        // pre-delay (whole frames; may be 0, so write before read, frame by frame)
+        let xb = &mut self.xbuf[..n];
+        let pd = self.pre_frames.value() as usize;
+        let pm = self.pre_mask;
+        for ((x, l), r) in xb.iter_mut().zip(left.iter()).zip(right.iter()) {
+            self.pre[self.pre_write & pm] = 0.5 * (l + r);
+            *x = self.pre[self.pre_write.wrapping_sub(pd) & pm];
+            self.pre_write = self.pre_write.wrapping_add(1);
+        }
+        for d in &mut self.diffusers {
+            d.run(xb);
+        }
+        // line reads, transposed to frame-major
+        let mask = self.line_mask;
+        let cap = mask + 1;
+        let sc = &mut self.scratch[..n];
+        for i in 0..LINES {
+            let line = &self.lines[i * cap..(i + 1) * cap];
+            let start = self.write.wrapping_sub(self.len[i].value() as usize) & mask;
+            let first = n.min(cap - start);
+            for (f, s) in sc.iter_mut().zip(&line[start..start + first]) {
+                f[i] = *s;
+            }
+            for (f, s) in sc[first..].iter_mut().zip(&line[..n - first]) {
+                f[i] = *s;
+            }
+        }
+        let mut lp = self.lp_state;
+        for (((f, x), l), r) in sc
+            .iter_mut()
+            .zip(xb.iter())
+            .zip(left.iter_mut())
+            .zip(right.iter_mut())
+        {
+            (*l, *r) = fdn_frame(f, *x, &c, &mut lp);
+        }
+        self.lp_state = lp;
+        // line writes
+        let start = self.write & mask;
+        let first = n.min(cap - start);
+        for i in 0..LINES {
+            let line = &mut self.lines[i * cap..(i + 1) * cap];
+            for (f, s) in sc.iter().zip(&mut line[start..start + first]) {
+                *s = f[i];
+            }
+            for (f, s) in sc[first..].iter().zip(&mut line[..n - first]) {
+                *s = f[i];
+            }
+        }
+        self.write = self.write.wrapping_add(n);
+        self.counter += n as u64;
+        n
     }
 }
 
@@ -354,7 +501,8 @@ impl StereoProcessor for Reverb {
             return;
         }
         self.fresh = false;
-        for i in 0..n {
+        let mut i = 0;
+        while i < n {
             if self.bypass.is_off() {
                 self.go_idle();
                 left[i..n].fill(0.0);
@@ -363,6 +511,10 @@ impl StereoProcessor for Reverb {
             }
             self.cleared = false;
             let ramp = self.ramping();
+            if !ramp && self.bypass.is_fully_on() {
+                i += self.process_steady(&mut left[i..n], &mut right[i..n]);
+                continue;
+            }
             let (yl, yr) = self.tick(left[i], right[i], ramp);
             if self.bypass.is_fully_on() {
                 left[i] = yl;
@@ -372,6 +524,7 @@ impl StereoProcessor for Reverb {
                 left[i] = m * yl;
                 right[i] = m * yr;
             }
+            i += 1;
         }
     }
 }
