@@ -117,6 +117,168 @@ fn fdn_frame(v: &mut [f32; LINES], x: f32, c: &FdnCoefs, lp: &mut [f32; LINES]) 
     (mid + side, mid - side)
 }
 
+/// The steady-state frame loop with SSE2 (x86_64, where SSE2 is the base ISA): the 16 lines as four rows of
+/// four lanes in registers, with exactly [`fdn_frame`]'s f32 operations per lane and in its order (sign
+/// flips are XORs of the sign bit, which equal the multiplications by ±1 exactly; the in-row Hadamard stages
+/// use shuffles), so the results are bit-identical to the portable loop.
+#[cfg(target_arch = "x86_64")]
+mod sse {
+    use super::{FdnCoefs, IN_SIGN, LINES, OUT_L, OUT_R};
+    use core::arch::x86_64::*;
+
+    /// Sign bits of `s[4·row ..]` (−0.0 where negative) as a XOR mask.
+    #[inline(always)]
+    fn sign_mask(s: &[f32; LINES], row: usize) -> __m128 {
+        let m = |x: f32| if x < 0.0 { -0.0 } else { 0.0 };
+        let r = &s[4 * row..4 * row + 4];
+        // SAFETY: SSE2 is part of the x86_64 base ISA; register-only.
+        unsafe { _mm_set_ps(m(r[3]), m(r[2]), m(r[1]), m(r[0])) }
+    }
+
+    #[inline(always)]
+    fn load(a: &[f32], row: usize) -> __m128 {
+        let r = &a[4 * row..4 * row + 4];
+        // SAFETY: SSE2 is baseline; `r` holds four f32 (unaligned load).
+        unsafe { _mm_loadu_ps(r.as_ptr()) }
+    }
+
+    #[inline(always)]
+    fn store(a: &mut [f32], row: usize, v: __m128) {
+        let r = &mut a[4 * row..4 * row + 4];
+        // SAFETY: SSE2 is baseline; `r` holds four f32 (unaligned store).
+        unsafe { _mm_storeu_ps(r.as_mut_ptr(), v) }
+    }
+
+    /// 4×4 transpose of `[a, b, c, d]` rows.
+    #[inline(always)]
+    fn transpose(r: [__m128; 4]) -> [__m128; 4] {
+        // SAFETY: SSE2 is baseline; register-only.
+        unsafe {
+            let t0 = _mm_unpacklo_ps(r[0], r[1]);
+            let t1 = _mm_unpacklo_ps(r[2], r[3]);
+            let t2 = _mm_unpackhi_ps(r[0], r[1]);
+            let t3 = _mm_unpackhi_ps(r[2], r[3]);
+            [
+                _mm_movelh_ps(t0, t1),
+                _mm_movehl_ps(t1, t0),
+                _mm_movelh_ps(t2, t3),
+                _mm_movehl_ps(t3, t2),
+            ]
+        }
+    }
+
+    /// Copies four lines' reads (`src[j][k]`, each `sc.len()` long) into lanes `col..col + 4` of the
+    /// frame-major scratch, four frames at a time through a register transpose.
+    pub(super) fn gather4(sc: &mut [[f32; LINES]], col: usize, src: [&[f32]; 4]) {
+        let n = sc.len();
+        let mut k = 0;
+        while k + 4 <= n {
+            let o = transpose(std::array::from_fn(|j| load(&src[j][k..k + 4], 0)));
+            for (m, om) in o.into_iter().enumerate() {
+                store(&mut sc[k + m][col..col + 4], 0, om);
+            }
+            k += 4;
+        }
+        for (kk, f) in sc.iter_mut().enumerate().skip(k) {
+            for j in 0..4 {
+                f[col + j] = src[j][kk];
+            }
+        }
+    }
+
+    /// The inverse of [`gather4`]: lanes `col..col + 4` of the scratch into four lines' writes.
+    pub(super) fn scatter4(sc: &[[f32; LINES]], col: usize, dst: [&mut [f32]; 4]) {
+        let n = sc.len();
+        let mut k = 0;
+        while k + 4 <= n {
+            let o = transpose(std::array::from_fn(|m| load(&sc[k + m][col..col + 4], 0)));
+            for (j, oj) in o.into_iter().enumerate() {
+                store(&mut dst[j][k..k + 4], 0, oj);
+            }
+            k += 4;
+        }
+        for (kk, f) in sc.iter().enumerate().skip(k) {
+            for j in 0..4 {
+                dst[j][kk] = f[col + j];
+            }
+        }
+    }
+
+    /// [`super::fdn_frame`] over every frame of `sc` (line reads in, line writes out), input `xb`, output into
+    /// `left`/`right`.
+    pub(super) fn run(
+        sc: &mut [[f32; LINES]],
+        xb: &[f32],
+        left: &mut [f32],
+        right: &mut [f32],
+        c: &FdnCoefs,
+        lp: &mut [f32; LINES],
+    ) {
+        let a: [__m128; 4] = std::array::from_fn(|q| load(&c.a, q));
+        let b: [__m128; 4] = std::array::from_fn(|q| load(&c.b, q));
+        let out_l: [__m128; 4] = std::array::from_fn(|q| sign_mask(&OUT_L, q));
+        let out_r: [__m128; 4] = std::array::from_fn(|q| sign_mask(&OUT_R, q));
+        let in_s: [__m128; 4] = std::array::from_fn(|q| sign_mask(&IN_SIGN, q));
+        let mut s: [__m128; 4] = std::array::from_fn(|q| load(lp, q));
+        let width = c.width;
+        // SAFETY (whole block): SSE2 is part of the x86_64 base ISA; register-only operations (the loads and
+        // stores go through `load`/`store` on bounds-checked slices).
+        unsafe {
+            let abs = _mm_castsi128_ps(_mm_set1_epi32(0x7fff_ffff));
+            let tiny = _mm_set1_ps(1e-20);
+            let quarter = _mm_set1_ps(0.25);
+            let neg13 = _mm_set_ps(-0.0, 0.0, -0.0, 0.0);
+            let neg23 = _mm_set_ps(-0.0, -0.0, 0.0, 0.0);
+            let sum16 = |v: &[__m128; 4], m: &[__m128; 4]| -> f32 {
+                let p: [__m128; 4] = std::array::from_fn(|q| _mm_xor_ps(v[q], m[q]));
+                let q4 = _mm_add_ps(_mm_add_ps(p[0], p[2]), _mm_add_ps(p[1], p[3]));
+                let t = _mm_add_ps(q4, _mm_movehl_ps(q4, q4));
+                _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps::<0b01>(t, t)))
+            };
+            for (((f, x), l), r) in sc
+                .iter_mut()
+                .zip(xb.iter())
+                .zip(left.iter_mut())
+                .zip(right.iter_mut())
+            {
+                let mut v: [__m128; 4] = std::array::from_fn(|q| load(f, q));
+                for q in 0..4 {
+                    v[q] = _mm_add_ps(_mm_mul_ps(a[q], v[q]), _mm_mul_ps(b[q], s[q]));
+                    s[q] = v[q];
+                }
+                let ol = sum16(&v, &out_l);
+                let or = sum16(&v, &out_r);
+                // Hadamard, stages h = 1, 2 (in rows), 4, 8 (across rows), as `hadamard16`
+                for vq in v.iter_mut() {
+                    let x = _mm_shuffle_ps::<0b10_10_00_00>(*vq, *vq);
+                    let y = _mm_shuffle_ps::<0b11_11_01_01>(*vq, *vq);
+                    *vq = _mm_add_ps(x, _mm_xor_ps(y, neg13));
+                    let x = _mm_movelh_ps(*vq, *vq);
+                    let y = _mm_movehl_ps(*vq, *vq);
+                    *vq = _mm_add_ps(x, _mm_xor_ps(y, neg23));
+                }
+                for (i, j) in [(0, 1), (2, 3), (0, 2), (1, 3)] {
+                    let (p, q) = (v[i], v[j]);
+                    v[i] = _mm_add_ps(p, q);
+                    v[j] = _mm_sub_ps(p, q);
+                }
+                let inj = _mm_set1_ps(0.25 * *x);
+                for q in 0..4 {
+                    let w = _mm_add_ps(_mm_mul_ps(v[q], quarter), _mm_xor_ps(inj, in_s[q]));
+                    let small = _mm_cmplt_ps(_mm_and_ps(w, abs), tiny);
+                    store(f, q, _mm_andnot_ps(small, w));
+                }
+                let mid = 0.5 * (ol + or) * 0.5;
+                let side = 0.5 * (ol - or) * 0.5 * width;
+                (*l, *r) = (mid + side, mid - side);
+            }
+        }
+        for q in 0..4 {
+            store(lp, q, s[q]);
+        }
+    }
+}
+
 struct Diffuser {
     buf: Vec<f32>,
     pos: usize,
@@ -418,7 +580,14 @@ impl Reverb {
             .map(|l| l.value() as usize)
             .min()
             .unwrap_or(1);
+        // The chunk also stops at the first ring wrap, so every line's reads and writes are one contiguous run.
+        let mask = self.line_mask;
+        let cap = mask + 1;
+        let ws = self.write & mask;
+        let starts: [usize; LINES] =
+            std::array::from_fn(|i| self.write.wrapping_sub(self.len[i].value() as usize) & mask);
         let n = left.len().min(right.len()).min(CHUNK).min(shortest);
+        let n = starts.iter().fold(n.min(cap - ws), |m, s| m.min(cap - s));
         let c = self.fdn_coefs();
         let (left, right) = (&mut left[..n], &mut right[..n]);
         // pre-delay (whole frames; may be 0, so write before read, frame by frame)
@@ -434,21 +603,25 @@ impl Reverb {
             d.run(xb);
         }
         // line reads, transposed to frame-major
-        let mask = self.line_mask;
-        let cap = mask + 1;
         let sc = &mut self.scratch[..n];
-        for i in 0..LINES {
-            let line = &self.lines[i * cap..(i + 1) * cap];
-            let start = self.write.wrapping_sub(self.len[i].value() as usize) & mask;
-            let first = n.min(cap - start);
-            for (f, s) in sc.iter_mut().zip(&line[start..start + first]) {
-                f[i] = *s;
-            }
-            for (f, s) in sc[first..].iter_mut().zip(&line[..n - first]) {
-                f[i] = *s;
+        for g in 0..LINES / 4 {
+            let src: [&[f32]; 4] = std::array::from_fn(|j| {
+                let i = 4 * g + j;
+                &self.lines[i * cap + starts[i]..i * cap + starts[i] + n]
+            });
+            #[cfg(target_arch = "x86_64")]
+            sse::gather4(sc, 4 * g, src);
+            #[cfg(not(target_arch = "x86_64"))]
+            for (k, f) in sc.iter_mut().enumerate() {
+                for j in 0..4 {
+                    f[4 * g + j] = src[j][k];
+                }
             }
         }
         let mut lp = self.lp_state;
+        #[cfg(target_arch = "x86_64")]
+        sse::run(sc, xb, left, right, &c, &mut lp);
+        #[cfg(not(target_arch = "x86_64"))]
         for (((f, x), l), r) in sc
             .iter_mut()
             .zip(xb.iter())
@@ -459,15 +632,18 @@ impl Reverb {
         }
         self.lp_state = lp;
         // line writes
-        let start = self.write & mask;
-        let first = n.min(cap - start);
-        for i in 0..LINES {
-            let line = &mut self.lines[i * cap..(i + 1) * cap];
-            for (f, s) in sc.iter().zip(&mut line[start..start + first]) {
-                *s = f[i];
-            }
-            for (f, s) in sc[first..].iter().zip(&mut line[..n - first]) {
-                *s = f[i];
+        for (g, grp) in self.lines.chunks_exact_mut(4 * cap).enumerate() {
+            let (l01, l23) = grp.split_at_mut(2 * cap);
+            let (l0, l1) = l01.split_at_mut(cap);
+            let (l2, l3) = l23.split_at_mut(cap);
+            let dst = [l0, l1, l2, l3].map(|l| &mut l[ws..ws + n]);
+            #[cfg(target_arch = "x86_64")]
+            sse::scatter4(sc, 4 * g, dst);
+            #[cfg(not(target_arch = "x86_64"))]
+            for (k, f) in sc.iter().enumerate() {
+                for (j, d) in dst.iter_mut().enumerate() {
+                    d[k] = f[4 * g + j];
+                }
             }
         }
         self.write = self.write.wrapping_add(n);
@@ -526,5 +702,46 @@ impl StereoProcessor for Reverb {
             }
             i += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SSE2 steady-state loop gives exactly the portable `fdn_frame`'s bits (state, writes and outputs).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn sse_frames_equal_portable_frames() {
+        let mut seed = 0x9e37_79b9u32;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            seed as f32 / u32::MAX as f32 - 0.5
+        };
+        let c = FdnCoefs {
+            a: std::array::from_fn(|_| 0.5 + rnd()),
+            b: std::array::from_fn(|_| 0.5 * rnd()),
+            width: 0.7,
+        };
+        let n = 200;
+        let mut sc: Vec<[f32; LINES]> = (0..n)
+            .map(|k| std::array::from_fn(|i| if (k + i) % 7 == 0 { 1e-21 } else { rnd() }))
+            .collect();
+        let xb: Vec<f32> = (0..n).map(|_| rnd()).collect();
+        let lp0: [f32; LINES] = std::array::from_fn(|_| rnd());
+        let (mut sc2, mut lp, mut lp2) = (sc.clone(), lp0, lp0);
+        let (mut l, mut r) = (vec![0f32; n], vec![0f32; n]);
+        let (mut l2, mut r2) = (vec![0f32; n], vec![0f32; n]);
+        sse::run(&mut sc, &xb, &mut l, &mut r, &c, &mut lp);
+        for k in 0..n {
+            (l2[k], r2[k]) = fdn_frame(&mut sc2[k], xb[k], &c, &mut lp2);
+        }
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&l), bits(&l2));
+        assert_eq!(bits(&r), bits(&r2));
+        assert_eq!(bits(&lp), bits(&lp2));
+        assert_eq!(bits(sc.as_flattened()), bits(sc2.as_flattened()));
     }
 }
