@@ -9,6 +9,11 @@
 //! mono sum into the left line and crosses the feedback (L → R → L), so repeats alternate sides; it is a
 //! smoothed 0…1 blend with the straight stereo routing, so switching it does not click. Bypass fades the output
 //! to silence (the caller mixes the dry signal) and then clears the lines.
+//!
+//! The two lines are one interleaved ring of stereo frames. While nothing ramps and the bypass is fully on,
+//! the rest of a block runs in a loop with the parameters and the filter states in locals (both channels'
+//! f64 filters in SSE2 lanes on x86_64); it does the per-sample path's operations in the same order, so the
+//! output does not depend on the block split.
 
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
 use super::svf::{tick_stereo, SvfCoefs, SvfKind, SvfState};

@@ -11,6 +11,14 @@
 //! interpolation while moving and are whole-sample reads at rest; decay, damping and width ramp per sample;
 //! coefficients are recomputed every 16 frames of a ramp (counted per processor, not per block). Bypass fades
 //! the output to silence and then clears the network.
+//!
+//! Cost: while anything glides, ramps or fades, frames run one at a time. At rest the network runs in chunks
+//! of up to 128 frames (never longer than the shortest line, so every read of a chunk precedes its writes, and
+//! never across a ring wrap): the pre-delay and the diffusers run over the chunk, the line reads are
+//! transposed into a frame-major scratch, each frame does the 16 lines as `[f32; 16]` rows (SSE2 on x86_64),
+//! and the results are transposed back into the lines. Both paths do the same f32 operations per frame in the
+//! same order (`fdn_frame`; the output taps are summed as a fixed pairwise tree), so the output does not
+//! depend on the block split.
 
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
 use super::StereoProcessor;
