@@ -9,9 +9,14 @@
 //! mono sum into the left line and crosses the feedback (L → R → L), so repeats alternate sides; it is a
 //! smoothed 0…1 blend with the straight stereo routing, so switching it does not click. Bypass fades the output
 //! to silence (the caller mixes the dry signal) and then clears the lines.
+//!
+//! The two lines are one interleaved ring of stereo frames. While nothing ramps and the bypass is fully on,
+//! the rest of a block runs in a loop with the parameters and the filter states in locals (both channels'
+//! f64 filters in SSE2 lanes on x86_64); it does the per-sample path's operations in the same order, so the
+//! output does not depend on the block split.
 
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
-use super::svf::{SvfCoefs, SvfKind, SvfState};
+use super::svf::{tick_stereo, SvfCoefs, SvfKind, SvfState};
 use super::util::flush_denormal_f32;
 use super::StereoProcessor;
 
@@ -35,12 +40,48 @@ fn hermite(xm1: f32, x0: f32, x1: f32, x2: f32, t: f32) -> f32 {
     ((c3 * t + c2) * t + c1) * t + x0
 }
 
+/// Line read `d` frames back from `write` in the interleaved stereo ring (`d ≥ 2`): a plain read when `d` is
+/// whole, Hermite between samples otherwise.
+#[inline(always)]
+fn read(line: &[[f32; 2]], mask: usize, write: usize, d: f32) -> [f32; 2] {
+    let di = d as usize;
+    let t = d - di as f32;
+    let base = write.wrapping_sub(di);
+    if t == 0.0 {
+        line[base & mask]
+    } else {
+        let (a, b) = (line[base.wrapping_add(1) & mask], line[base & mask]);
+        let (c, e) = (
+            line[base.wrapping_sub(1) & mask],
+            line[base.wrapping_sub(2) & mask],
+        );
+        [
+            hermite(a[0], b[0], c[0], e[0], t),
+            hermite(a[1], b[1], c[1], e[1], t),
+        ]
+    }
+}
+
+/// The frame written into the lines from the input `x` and the filtered feedback `f`, with feedback `fb` and
+/// ping-pong amount `p` (shared by the per-sample and the steady-state paths, so both give the same bits).
+#[inline(always)]
+fn line_input(x: [f32; 2], f: [f32; 2], fb: f32, p: f32) -> [f32; 2] {
+    let ([xl, xr], [fl, fr]) = (x, f);
+    let q = 1.0 - p;
+    let in_l = q * xl + p * 0.5 * (xl + xr);
+    let in_r = q * xr;
+    let wl = in_l + fb * (q * fl + p * fr);
+    let wr = in_r + fb * (q * fr + p * fl);
+    [flush_denormal_f32(wl), flush_denormal_f32(wr)]
+}
+
 /// Stereo feedback delay.
 pub struct Delay {
     fs: f64,
     bypass: Bypass,
     fresh: bool,
-    lines: [Vec<f32>; 2],
+    /// Both channels' lines, interleaved (one frame per slot).
+    lines: Vec<[f32; 2]>,
     mask: usize,
     write: usize,
     time_frames: Smoother,
@@ -64,7 +105,7 @@ impl Delay {
             fs,
             bypass: Bypass::new(sample_rate_hz),
             fresh: true,
-            lines: [vec![0.0; cap], vec![0.0; cap]],
+            lines: vec![[0.0; 2]; cap],
             mask: cap - 1,
             write: 0,
             time_frames: Smoother::linear(sample_rate_hz, TIME_RAMP_MS, (0.5 * fs) as f32),
@@ -156,9 +197,7 @@ impl Delay {
 
     fn go_idle(&mut self) {
         if !self.cleared {
-            for l in &mut self.lines {
-                l.fill(0.0);
-            }
+            self.lines.fill([0.0; 2]);
             self.st = [[SvfState::default(); 2]; 2];
             self.cleared = true;
         }
@@ -171,26 +210,6 @@ impl Delay {
     }
 
     #[inline(always)]
-    fn read(&self, ch: usize, d: f32) -> f32 {
-        let line = &self.lines[ch];
-        let di = d as usize;
-        let t = d - di as f32;
-        let base = self.write.wrapping_sub(di);
-        if t == 0.0 {
-            line[base & self.mask]
-        } else {
-            let m = self.mask;
-            hermite(
-                line[base.wrapping_add(1) & m],
-                line[base & m],
-                line[base.wrapping_sub(1) & m],
-                line[base.wrapping_sub(2) & m],
-                t,
-            )
-        }
-    }
-
-    #[inline(always)]
     fn tick(&mut self, xl: f32, xr: f32) -> (f32, f32) {
         let d = self.time_frames.tick();
         let fb = self.feedback.tick();
@@ -200,28 +219,87 @@ impl Delay {
             self.log2_high_cut.tick();
             self.update_filters();
         }
-        let yl = self.read(0, d);
-        let yr = self.read(1, d);
-        if yl == 0.0 && yr == 0.0 {
+        let y = read(&self.lines, self.mask, self.write, d);
+        if y == [0.0; 2] {
             // Silence in the lines: keep the loop filters out of the denormal range (per frame).
             for s in self.st.iter_mut().flatten() {
                 s.flush();
             }
         }
-        let hl = self.st[0][0].tick(&self.hp, yl as f64);
-        let hr = self.st[0][1].tick(&self.hp, yr as f64);
-        let fl = self.st[1][0].tick(&self.lp, hl) as f32;
-        let fr = self.st[1][1].tick(&self.lp, hr) as f32;
-        let q = 1.0 - p;
-        let in_l = q * xl + p * 0.5 * (xl + xr);
-        let in_r = q * xr;
-        let wl = in_l + fb * (q * fl + p * fr);
-        let wr = in_r + fb * (q * fr + p * fl);
-        let w = self.write & self.mask;
-        self.lines[0][w] = flush_denormal_f32(wl);
-        self.lines[1][w] = flush_denormal_f32(wr);
+        let h = tick_stereo(&mut self.st[0], &self.hp, [y[0] as f64, y[1] as f64]);
+        let f = tick_stereo(&mut self.st[1], &self.lp, h);
+        let w = line_input([xl, xr], [f[0] as f32, f[1] as f32], fb, p);
+        self.lines[self.write & self.mask] = w;
         self.write = self.write.wrapping_add(1);
-        (yl, yr)
+        (y[0], y[1])
+    }
+
+    /// Nothing ramping or gliding.
+    fn settled(&self) -> bool {
+        self.time_frames.is_settled()
+            && self.feedback.is_settled()
+            && self.ping_pong.is_settled()
+            && self.log2_low_cut.is_settled()
+            && self.log2_high_cut.is_settled()
+    }
+
+    /// Steady state (bypass fully on, [`Delay::settled`]): the rest of the block with the parameters, the read
+    /// offset and the filter states in locals. Every frame does [`Delay::tick`]'s operations in the same order
+    /// (same read, the same f64 filter arithmetic per lane, the shared [`line_input`]), so the output is the
+    /// same bit for bit whatever the block split.
+    fn process_steady(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let (d, fb, p) = (
+            self.time_frames.value(),
+            self.feedback.value(),
+            self.ping_pong.value(),
+        );
+        let (mask, mut write) = (self.mask, self.write);
+        let line = &mut self.lines[..];
+        let frames = left.iter_mut().zip(right.iter_mut());
+        #[cfg(target_arch = "x86_64")]
+        {
+            // both channels in SSE2 lanes: the same f64 operations per lane, bit-identical
+            use super::svf::stereo::{frame_in, frame_out, Coefs2, State2};
+            let (kh, kl) = (Coefs2::new(&self.hp), Coefs2::new(&self.lp));
+            let (mut sh, mut sl) = (State2::load(&self.st[0]), State2::load(&self.st[1]));
+            for (l, r) in frames {
+                let y = read(line, mask, write, d);
+                if y == [0.0; 2] {
+                    sh.store(&mut self.st[0]);
+                    sl.store(&mut self.st[1]);
+                    for s in self.st.iter_mut().flatten() {
+                        s.flush();
+                    }
+                    (sh, sl) = (State2::load(&self.st[0]), State2::load(&self.st[1]));
+                }
+                let (fl, fr) = frame_out(sl.tick(&kl, sh.tick(&kh, frame_in(y[0], y[1]))));
+                line[write & mask] = line_input([*l, *r], [fl, fr], fb, p);
+                write = write.wrapping_add(1);
+                (*l, *r) = (y[0], y[1]);
+            }
+            sh.store(&mut self.st[0]);
+            sl.store(&mut self.st[1]);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let (hp, lp) = (self.hp, self.lp);
+            let mut st = self.st;
+            for (l, r) in frames {
+                let y = read(line, mask, write, d);
+                if y == [0.0; 2] {
+                    for s in st.iter_mut().flatten() {
+                        s.flush();
+                    }
+                }
+                let h = tick_stereo(&mut st[0], &hp, [y[0] as f64, y[1] as f64]);
+                let f = tick_stereo(&mut st[1], &lp, h);
+                line[write & mask] = line_input([*l, *r], [f[0] as f32, f[1] as f32], fb, p);
+                write = write.wrapping_add(1);
+                (*l, *r) = (y[0], y[1]);
+            }
+            self.st = st;
+        }
+        self.write = write;
     }
 }
 
@@ -258,6 +336,10 @@ impl StereoProcessor for Delay {
                 return;
             }
             self.cleared = false;
+            if self.bypass.is_fully_on() && self.settled() {
+                self.process_steady(&mut left[i..n], &mut right[i..n]);
+                return;
+            }
             let (yl, yr) = self.tick(left[i], right[i]);
             if self.bypass.is_fully_on() {
                 left[i] = yl;
