@@ -282,6 +282,8 @@ pub struct Engine {
     par_bufs: Option<Vec<[Vec<f32>; 2]>>,
     /// Scratch for the offline path: which tracks are audible in the current segment.
     live: Vec<bool>,
+    /// Scratch for route crossfades on the buses' side of the offline pipeline.
+    pipe_xbuf: Vec<f32>,
     /// The same per bus (used by effect buses), with `par_bufs`.
     par_bus_bufs: Option<Vec<[Vec<f32>; 2]>>,
 }
@@ -441,6 +443,7 @@ impl Engine {
             refused_commands: 0,
             par_bufs: None,
             live: Vec::new(),
+            pipe_xbuf: Vec::new(),
             par_bus_bufs: None,
             tracks,
         };
@@ -584,6 +587,7 @@ impl Engine {
         let bufs = |n: usize| on.then(|| (0..n).map(|_| [vec![0.0; m], vec![0.0; m]]).collect());
         self.par_bufs = bufs(self.tracks.len());
         self.live = vec![false; self.tracks.len()];
+        self.pipe_xbuf = vec![0.0; if on { m } else { 0 }];
         self.par_bus_bufs = bufs(self.buses.len());
     }
 
@@ -1080,89 +1084,9 @@ impl Engine {
         let tl = &mut self.track_l[..seg];
         let tr = &mut self.track_r[..seg];
         let xbuf = &mut self.xbuf[..seg];
-        if let Some(bufs) = self.par_bufs.as_mut() {
-            use rayon::prelude::*;
-            // Sources and the strips' front halves in parallel, each track in its own buffers ...
-            // (in pairs: two strips' filter chains can share SIMD registers)
-            self.tracks
-                .par_chunks_mut(2)
-                .zip(bufs.par_chunks_mut(2))
-                .for_each(|(pair, pair_bufs)| {
-                    let mut live: [Option<(&mut Track, &mut [f32], &mut [f32])>; 2] = [None, None];
-                    for (k, (track, [bl, br])) in
-                        pair.iter_mut().zip(pair_bufs.iter_mut()).enumerate()
-                    {
-                        if track.strip.is_silent_settled() {
-                            continue;
-                        }
-                        let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
-                        if playing {
-                            track.source.read(pos, bl, br);
-                        } else {
-                            bl.fill(0.0);
-                            br.fill(0.0);
-                        }
-                        live[k] = Some((track, bl, br));
-                    }
-                    match live {
-                        [Some((ta, la, ra)), Some((tb, lb, rb))] => {
-                            TrackStrip::process_front_pair(
-                                &mut ta.strip,
-                                &mut tb.strip,
-                                (la, ra),
-                                (lb, rb),
-                            );
-                        }
-                        [Some((t, l, r)), None] | [None, Some((t, l, r))] => {
-                            t.strip.process_front(l, r)
-                        }
-                        [None, None] => {}
-                    }
-                });
-            // ... then everything that adds into shared buses, in track order as below. In cache-sized
-            // stretches of frames, every track per stretch, so the buses' stretch stays in cache while each
-            // track adds into it (each frame sees the same additions in the same order, ramps advance per frame:
-            // the same result as whole segments).
-            let live: &mut [bool] = &mut self.live[..self.tracks.len()];
-            for ((track, [bl, br]), live) in
-                self.tracks.iter_mut().zip(bufs.iter()).zip(live.iter_mut())
-            {
-                *live = !track.strip.is_silent_settled();
-                if !*live {
-                    track.strip.skip(seg);
-                    track.route.xfade.skip(seg);
-                }
-                let _ = (bl, br);
-            }
-            let mut a = 0;
-            while a < seg {
-                let b = seg.min(a + SUM_STRETCH_FRAMES);
-                for ((track, [bl, br]), _) in self
-                    .tracks
-                    .iter_mut()
-                    .zip(bufs.iter_mut())
-                    .zip(live.iter())
-                    .filter(|(_, &l)| l)
-                {
-                    let (bl, br) = (&mut bl[a..b], &mut br[a..b]);
-                    track
-                        .strip
-                        .process_back_at(bl, br, &mut self.ins_l, &mut self.ins_r, a);
-                    route_out(
-                        track.strip.output,
-                        &mut track.route,
-                        bl,
-                        br,
-                        &mut xbuf[a..b],
-                        &mut bus_l[a..b],
-                        &mut bus_r[a..b],
-                        &mut self.ins_l,
-                        &mut self.ins_r,
-                        a,
-                    );
-                }
-                a = b;
-            }
+        if self.par_bufs.is_some() {
+            self.render_segment_offline(seg);
+            return;
         }
         let serial = self.par_bufs.is_none();
         for track in self.tracks.iter_mut().filter(|_| serial) {
@@ -1193,35 +1117,8 @@ impl Engine {
                 0,
             );
         }
-        let mut fx_ready = false;
         for k in 0..self.bus_order.len() {
             let bi = self.bus_order[k];
-            let is_fx = !matches!(self.buses[bi].fx, Fx::None);
-            if let (true, false, Some(bufs)) = (is_fx, fx_ready, self.par_bus_bufs.as_mut()) {
-                // Offline: every effect bus's input is complete here (group buses come first in the order);
-                // their effects and strip fronts run side by side, each into its own buffer.
-                use rayon::prelude::*;
-                let (ins_l, ins_r) = (&self.ins_l, &self.ins_r);
-                self.buses
-                    .par_iter_mut()
-                    .zip(bufs.par_iter_mut())
-                    .enumerate()
-                    .for_each(|(j, (bus, [bl, br]))| {
-                        if matches!(bus.fx, Fx::None) || bus.strip.is_silent_settled() {
-                            return;
-                        }
-                        let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
-                        bl.copy_from_slice(&ins_l[j][..seg]);
-                        br.copy_from_slice(&ins_r[j][..seg]);
-                        match &mut bus.fx {
-                            Fx::None => {}
-                            Fx::Reverb(r) => r.process(bl, br),
-                            Fx::Delay(d) => d.process(bl, br),
-                        }
-                        bus.strip.process_front(bl, br);
-                    });
-                fx_ready = true;
-            }
             let bus = &mut self.buses[bi];
             if bus.strip.is_silent_settled() {
                 if !bus.strip.cleared {
@@ -1233,25 +1130,6 @@ impl Engine {
                 }
                 bus.strip.skip(seg);
                 bus.route.xfade.skip(seg);
-                continue;
-            }
-            if let (true, Some(bufs)) = (fx_ready, self.par_bus_bufs.as_mut()) {
-                let [bl, br] = &mut bufs[bi];
-                let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
-                bus.strip
-                    .process_back(bl, br, &mut self.ins_l, &mut self.ins_r);
-                route_out(
-                    bus.strip.output,
-                    &mut bus.route,
-                    bl,
-                    br,
-                    xbuf,
-                    bus_l,
-                    bus_r,
-                    &mut self.ins_l,
-                    &mut self.ins_r,
-                    0,
-                );
                 continue;
             }
             tl.copy_from_slice(&self.ins_l[bi][..seg]);
@@ -1280,13 +1158,311 @@ impl Engine {
     }
 }
 
+/// Frames per step of the offline pipeline (see [`Engine::render_segment_offline`]).
+const PIPE_STEP_FRAMES: usize = 8_192;
+
+impl Engine {
+    /// The offline render's segment (with [`Engine::set_offline_parallel`]): in steps of
+    /// [`PIPE_STEP_FRAMES`], pipelined over two threads — the buses and master of step `j` run while the tracks
+    /// of step `j + 1` are read and processed. Nothing on the tracks' side depends on the buses, each side
+    /// runs its steps in order on its own frames of the segment's buffers, and no command lands inside a
+    /// segment, so every strip sees exactly the frames it sees in the single-threaded engine (which gives
+    /// the same samples at any block size): the output is bit-identical.
+    fn render_segment_offline(&mut self, seg: usize) {
+        let playing = self.transport.playing;
+        let pos = self.transport.position_frames;
+        let Engine {
+            tracks,
+            buses,
+            master,
+            ins_l,
+            ins_r,
+            bus_l,
+            bus_r,
+            xbuf,
+            track_l,
+            track_r,
+            par_bufs,
+            par_bus_bufs,
+            live,
+            bus_order,
+            pipe_xbuf,
+            ..
+        } = self;
+        let (Some(bufs), Some(bus_bufs)) = (par_bufs.as_mut(), par_bus_bufs.as_mut()) else {
+            return;
+        };
+        let nb = ins_l.len();
+        let steps = seg.div_ceil(PIPE_STEP_FRAMES).max(1);
+        // every buffer the two sides write, cut into the steps' frames
+        let mut out_l: Vec<&mut [f32]> = bus_l[..seg].chunks_mut(PIPE_STEP_FRAMES).collect();
+        let mut out_r: Vec<&mut [f32]> = bus_r[..seg].chunks_mut(PIPE_STEP_FRAMES).collect();
+        let (xb_tracks, xb_buses) = (xbuf, pipe_xbuf);
+        let mut step_ins_l: Vec<Vec<&mut [f32]>> =
+            (0..steps).map(|_| Vec::with_capacity(nb)).collect();
+        let mut step_ins_r: Vec<Vec<&mut [f32]>> =
+            (0..steps).map(|_| Vec::with_capacity(nb)).collect();
+        for (l, r) in ins_l.iter_mut().zip(ins_r.iter_mut()) {
+            for (j, (cl, cr)) in l[..seg]
+                .chunks_mut(PIPE_STEP_FRAMES)
+                .zip(r[..seg].chunks_mut(PIPE_STEP_FRAMES))
+                .enumerate()
+            {
+                step_ins_l[j].push(cl);
+                step_ins_r[j].push(cr);
+            }
+        }
+        let step_pos = |j: usize| pos + (j * PIPE_STEP_FRAMES) as u64;
+        for j in 0..steps {
+            let (il_now, il_next) = step_ins_l.split_at_mut(j + 1);
+            let (ir_now, ir_next) = step_ins_r.split_at_mut(j + 1);
+            let (ol_now, ol_next) = out_l.split_at_mut(j + 1);
+            let (or_now, or_next) = out_r.split_at_mut(j + 1);
+            let (il, ir, ol, or) = (
+                &mut il_now[j],
+                &mut ir_now[j],
+                &mut *ol_now[j],
+                &mut *or_now[j],
+            );
+            if j == 0 {
+                // the first step's tracks (later steps' tracks ran beside the previous step's buses)
+                ol.fill(0.0);
+                or.fill(0.0);
+                for x in il.iter_mut().chain(ir.iter_mut()) {
+                    x.fill(0.0);
+                }
+                let xb = &mut xb_tracks[..ol.len()];
+                offline_tracks(tracks, bufs, live, playing, step_pos(0), il, ir, ol, or, xb);
+            }
+            let frames = ol.len();
+            let mut buses_side = || {
+                offline_buses(
+                    buses,
+                    bus_order,
+                    bus_bufs,
+                    il,
+                    ir,
+                    ol,
+                    or,
+                    &mut xb_buses[..frames],
+                    (&mut track_l[..frames], &mut track_r[..frames]),
+                );
+                master.process(ol, or);
+            };
+            if j + 1 < steps {
+                let (il, ir) = (&mut il_next[0], &mut ir_next[0]);
+                let (ol, or) = (&mut *ol_next[0], &mut *or_next[0]);
+                let tracks_side = || {
+                    ol.fill(0.0);
+                    or.fill(0.0);
+                    for x in il.iter_mut().chain(ir.iter_mut()) {
+                        x.fill(0.0);
+                    }
+                    let xb = &mut xb_tracks[..ol.len()];
+                    offline_tracks(
+                        tracks,
+                        bufs,
+                        live,
+                        playing,
+                        step_pos(j + 1),
+                        il,
+                        ir,
+                        ol,
+                        or,
+                        xb,
+                    );
+                };
+                rayon::join(buses_side, tracks_side);
+            } else {
+                buses_side();
+            }
+        }
+    }
+}
+
+/// The tracks' side of one offline step: sources and strip fronts on rayon's threads (two strips at a time,
+/// whose filter chains can share SIMD registers), then in track order the sends, fader, pan and sums into
+/// the buses (`ins_*`, one slice per bus) and the master (`out_*`).
+#[allow(clippy::too_many_arguments)]
+fn offline_tracks<'a>(
+    tracks: &mut [Track],
+    bufs: &mut [[Vec<f32>; 2]],
+    live: &mut [bool],
+    playing: bool,
+    pos: u64,
+    ins_l: &mut [&'a mut [f32]],
+    ins_r: &mut [&'a mut [f32]],
+    out_l: &mut [f32],
+    out_r: &mut [f32],
+    xbuf: &mut [f32],
+) {
+    use rayon::prelude::*;
+    let seg = out_l.len();
+    tracks
+        .par_chunks_mut(2)
+        .zip(bufs.par_chunks_mut(2))
+        .for_each(|(pair, pair_bufs)| {
+            let mut live: [Option<(&mut Track, &mut [f32], &mut [f32])>; 2] = [None, None];
+            for (k, (track, [bl, br])) in pair.iter_mut().zip(pair_bufs.iter_mut()).enumerate() {
+                if track.strip.is_silent_settled() {
+                    continue;
+                }
+                let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
+                if playing {
+                    track.source.read(pos, bl, br);
+                } else {
+                    bl.fill(0.0);
+                    br.fill(0.0);
+                }
+                live[k] = Some((track, bl, br));
+            }
+            match live {
+                [Some((ta, la, ra)), Some((tb, lb, rb))] => {
+                    TrackStrip::process_front_pair(
+                        &mut ta.strip,
+                        &mut tb.strip,
+                        (la, ra),
+                        (lb, rb),
+                    );
+                }
+                [Some((t, l, r)), None] | [None, Some((t, l, r))] => t.strip.process_front(l, r),
+                [None, None] => {}
+            }
+        });
+    // In cache-sized stretches of frames, every track per stretch, so the buses' stretch stays in cache while
+    // each track adds into it (each frame sees the same additions in the same order and ramps advance per
+    // frame: the same result as whole segments).
+    let live = &mut live[..tracks.len()];
+    for (track, live) in tracks.iter_mut().zip(live.iter_mut()) {
+        *live = !track.strip.is_silent_settled();
+        if !*live {
+            track.strip.skip(seg);
+            track.route.xfade.skip(seg);
+        }
+    }
+    let mut a = 0;
+    while a < seg {
+        let b = seg.min(a + SUM_STRETCH_FRAMES);
+        for ((track, [bl, br]), _) in tracks
+            .iter_mut()
+            .zip(bufs.iter_mut())
+            .zip(live.iter())
+            .filter(|(_, &l)| l)
+        {
+            let (bl, br) = (&mut bl[a..b], &mut br[a..b]);
+            track.strip.process_back_at(bl, br, ins_l, ins_r, a);
+            route_out(
+                track.strip.output,
+                &mut track.route,
+                bl,
+                br,
+                &mut xbuf[a..b],
+                &mut out_l[a..b],
+                &mut out_r[a..b],
+                ins_l,
+                ins_r,
+                a,
+            );
+        }
+        a = b;
+    }
+}
+
+/// The buses' side of one offline step (before the master): group buses in order; once every effect bus's
+/// input is complete, the effect buses' effects and strip fronts side by side on rayon's threads, each into
+/// its own buffer; then their sends, faders and sums in bus order.
+#[allow(clippy::too_many_arguments)]
+fn offline_buses<'a>(
+    buses: &mut [Bus],
+    bus_order: &[usize],
+    bufs: &mut [[Vec<f32>; 2]],
+    ins_l: &mut [&'a mut [f32]],
+    ins_r: &mut [&'a mut [f32]],
+    out_l: &mut [f32],
+    out_r: &mut [f32],
+    xbuf: &mut [f32],
+    (tl, tr): (&mut [f32], &mut [f32]),
+) {
+    use rayon::prelude::*;
+    let seg = out_l.len();
+    let mut fx_ready = false;
+    for &bi in bus_order {
+        let is_fx = !matches!(buses[bi].fx, Fx::None);
+        if is_fx && !fx_ready {
+            // (group buses come first in the order)
+            let (il, ir) = (&*ins_l, &*ins_r);
+            buses
+                .par_iter_mut()
+                .zip(bufs.par_iter_mut())
+                .enumerate()
+                .for_each(|(j, (bus, [bl, br]))| {
+                    if matches!(bus.fx, Fx::None) || bus.strip.is_silent_settled() {
+                        return;
+                    }
+                    let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
+                    bl.copy_from_slice(&il[j][..seg]);
+                    br.copy_from_slice(&ir[j][..seg]);
+                    match &mut bus.fx {
+                        Fx::None => {}
+                        Fx::Reverb(r) => r.process(bl, br),
+                        Fx::Delay(d) => d.process(bl, br),
+                    }
+                    bus.strip.process_front(bl, br);
+                });
+            fx_ready = true;
+        }
+        let bus = &mut buses[bi];
+        if bus.strip.is_silent_settled() {
+            if !bus.strip.cleared {
+                match &mut bus.fx {
+                    Fx::None => {}
+                    Fx::Reverb(r) => r.reset(),
+                    Fx::Delay(d) => d.reset(),
+                }
+            }
+            bus.strip.skip(seg);
+            bus.route.xfade.skip(seg);
+            continue;
+        }
+        let (bl, br) = if fx_ready {
+            let [bl, br] = &mut bufs[bi];
+            let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
+            bus.strip.process_back_at(bl, br, ins_l, ins_r, 0);
+            (bl, br)
+        } else {
+            tl.copy_from_slice(&ins_l[bi][..seg]);
+            tr.copy_from_slice(&ins_r[bi][..seg]);
+            match &mut bus.fx {
+                Fx::None => {}
+                Fx::Reverb(r) => r.process(tl, tr),
+                Fx::Delay(d) => d.process(tl, tr),
+            }
+            bus.strip.process_front(tl, tr);
+            bus.strip.process_back_at(tl, tr, ins_l, ins_r, 0);
+            (&mut *tl, &mut *tr)
+        };
+        route_out(
+            bus.strip.output,
+            &mut bus.route,
+            bl,
+            br,
+            xbuf,
+            out_l,
+            out_r,
+            ins_l,
+            ins_r,
+            0,
+        );
+    }
+}
+
 /// Frames per stretch when the offline path adds every track's output and sends into the buses (see
 /// `render_segment`): the buses' stretch (8 KiB per channel) stays in the L1/L2 cache while the tracks add into it.
 const SUM_STRETCH_FRAMES: usize = 2_048;
 
 /// Add a strip's output into its destination, crossfading from the previous one while a route change runs.
 #[allow(clippy::too_many_arguments)]
-fn route_out(
+fn route_out<S: AsMut<[f32]>>(
     output: Output,
     route: &mut Route,
     tl: &[f32],
@@ -1294,16 +1470,16 @@ fn route_out(
     xbuf: &mut [f32],
     bus_l: &mut [f32],
     bus_r: &mut [f32],
-    ins_l: &mut [Vec<f32>],
-    ins_r: &mut [Vec<f32>],
+    ins_l: &mut [S],
+    ins_r: &mut [S],
     off: usize,
 ) {
     let seg = tl.len();
     let Some(prev) = route.prev.filter(|_| !route.xfade.is_settled()) else {
         let (dl, dr) = match output {
             Output::Bus(b) => (
-                &mut ins_l[b as usize][off..off + seg],
-                &mut ins_r[b as usize][off..off + seg],
+                &mut ins_l[b as usize].as_mut()[off..off + seg],
+                &mut ins_r[b as usize].as_mut()[off..off + seg],
             ),
             Output::Master => (bus_l, bus_r),
         };
@@ -1317,8 +1493,8 @@ fn route_out(
     for (dest, new) in [(output, true), (prev, false)] {
         let (dl, dr) = match dest {
             Output::Bus(b) => (
-                &mut ins_l[b as usize][off..off + seg],
-                &mut ins_r[b as usize][off..off + seg],
+                &mut ins_l[b as usize].as_mut()[off..off + seg],
+                &mut ins_r[b as usize].as_mut()[off..off + seg],
             ),
             Output::Master => (&mut *bus_l, &mut *bus_r),
         };

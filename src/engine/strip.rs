@@ -880,8 +880,9 @@ impl TrackStrip {
         a.front_gain(la, ra);
         b.front_gain(lb, rb);
         Dsp::process_filters_pair(&mut a.dsp, &mut b.dsp, (la, ra), (lb, rb));
-        a.dsp.dynamics(la, ra);
-        b.dsp.dynamics(lb, rb);
+        a.dsp.gate.process(la, ra);
+        b.dsp.gate.process(lb, rb);
+        Compressor::process_pair(&mut a.dsp.comp, &mut b.dsp.comp, (la, ra), (lb, rb));
         a.front_meter(la, ra);
         b.front_meter(lb, rb);
     }
@@ -933,12 +934,12 @@ impl TrackStrip {
 
     /// [`TrackStrip::process_back`] adding into the effect-bus inputs from frame `off` on (for a block that is
     /// part of a longer segment).
-    pub(crate) fn process_back_at(
+    pub(crate) fn process_back_at<S: AsMut<[f32]>>(
         &mut self,
         left: &mut [f32],
         right: &mut [f32],
-        ins_l: &mut [Vec<f32>],
-        ins_r: &mut [Vec<f32>],
+        ins_l: &mut [S],
+        ins_r: &mut [S],
         off: usize,
     ) {
         let n = left.len();
@@ -964,7 +965,10 @@ impl TrackStrip {
                 s.pre.skip(n);
                 continue;
             };
-            let (dl, dr) = (&mut dl[off..off + n], &mut dr[off..off + n]);
+            let (dl, dr) = (
+                &mut dl.as_mut()[off..off + n],
+                &mut dr.as_mut()[off..off + n],
+            );
             if s.pre.is_settled() && gate_settled {
                 // the same product per frame, all factors constant
                 let g = s.pre.value() * self.gate.value() * mono_send;
@@ -1011,7 +1015,10 @@ impl TrackStrip {
                 s.post.skip(n);
                 continue;
             };
-            let (dl, dr) = (&mut dl[off..off + n], &mut dr[off..off + n]);
+            let (dl, dr) = (
+                &mut dl.as_mut()[off..off + n],
+                &mut dr.as_mut()[off..off + n],
+            );
             if s.post.is_settled() {
                 let g = s.post.value();
                 for i in 0..n {
