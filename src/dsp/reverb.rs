@@ -281,8 +281,8 @@ mod sse {
                 (*l, *r) = (mid + side, mid - side);
             }
         }
-        for q in 0..4 {
-            store(lp, q, s[q]);
+        for (q, &v) in s.iter().enumerate() {
+            store(lp, q, v);
         }
     }
 }

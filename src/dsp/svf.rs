@@ -447,8 +447,8 @@ fn run_skewed<const K: usize>(ch: &mut Chain, left: &mut [f32], right: &mut [f32
             }
         }
     }
-    for s in 0..K {
-        st[s].store(&mut ch.st[s]);
+    for (s, v) in st.iter().enumerate() {
+        v.store(&mut ch.st[s]);
     }
 }
 

@@ -27,6 +27,8 @@ pub fn gain_to_db(gain: f32) -> f32 {
 pub fn fast_exp2(x: f32) -> f32 {
     // Round to nearest with the 1.5·2^23 trick: the sum's low mantissa bits hold round(x) as an integer.
     const MAGIC: f32 = 12_582_912.0;
+    // (not `clamp`, which passes NaN through: NaN becomes −126 here)
+    #[allow(clippy::manual_clamp)]
     let x = x.max(-126.0).min(127.0);
     let sum = x + MAGIC;
     let xi = sum - MAGIC;

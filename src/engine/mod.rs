@@ -1280,6 +1280,9 @@ impl Engine {
     }
 }
 
+/// A track to process in an offline step, with its left and right buffers.
+type LiveTrack<'a> = (&'a mut Track, &'a mut [f32], &'a mut [f32]);
+
 /// The tracks' side of one offline step: sources and strip fronts on rayon's threads (two strips at a time,
 /// whose filter chains can share SIMD registers), then in track order the sends, fader, pan and sums into
 /// the buses (`ins_*`, one slice per bus) and the master (`out_*`).
@@ -1302,7 +1305,7 @@ fn offline_tracks<'a>(
         .par_chunks_mut(2)
         .zip(bufs.par_chunks_mut(2))
         .for_each(|(pair, pair_bufs)| {
-            let mut live: [Option<(&mut Track, &mut [f32], &mut [f32])>; 2] = [None, None];
+            let mut live: [Option<LiveTrack>; 2] = [None, None];
             for (k, (track, [bl, br])) in pair.iter_mut().zip(pair_bufs.iter_mut()).enumerate() {
                 if track.strip.is_silent_settled() {
                     continue;
