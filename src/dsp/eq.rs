@@ -382,17 +382,7 @@ impl StereoProcessor for Eq4 {
 mod tests {
     use super::*;
 
-    fn noise(seed: u32, n: usize, amp: f32) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(747_796_405).max(1);
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                amp * ((x as f32 / u32::MAX as f32) * 2.0 - 1.0)
-            })
-            .collect()
-    }
+    use crate::dsp::test_noise as noise;
 
     fn check<const K: usize>(coefs: &[SvfCoefs; BANDS], seed: u32) {
         let (l0, r0) = (noise(seed, 5_000, 0.9), noise(seed + 7, 5_000, 0.3));

@@ -32,3 +32,17 @@ pub trait StereoProcessor {
         0
     }
 }
+
+/// Xorshift noise, `n` samples uniform in ±`amp` (unit tests' input).
+#[cfg(test)]
+pub(crate) fn test_noise(seed: u32, n: usize, amp: f32) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(747_796_405).max(1);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            amp * ((x as f32 / u32::MAX as f32) * 2.0 - 1.0)
+        })
+        .collect()
+}

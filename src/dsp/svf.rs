@@ -646,17 +646,7 @@ mod pair_avx {
 mod chain_tests {
     use super::*;
 
-    fn noise(seed: u32, n: usize, amp: f32) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(747_796_405).max(1);
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                amp * ((x as f32 / u32::MAX as f32) * 2.0 - 1.0)
-            })
-            .collect()
-    }
+    use crate::dsp::test_noise as noise;
 
     #[test]
     fn skewed_chain_is_bit_identical_to_frame_by_frame_ticks() {

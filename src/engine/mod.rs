@@ -200,6 +200,26 @@ enum Fx {
     Delay(Box<Delay>),
 }
 
+impl Fx {
+    /// Runs the bus's effect over the block in place (nothing for a group bus).
+    fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
+        match self {
+            Fx::None => {}
+            Fx::Reverb(x) => x.process(l, r),
+            Fx::Delay(x) => x.process(l, r),
+        }
+    }
+
+    /// Clears the effect's state.
+    fn reset(&mut self) {
+        match self {
+            Fx::None => {}
+            Fx::Reverb(x) => x.reset(),
+            Fx::Delay(x) => x.reset(),
+        }
+    }
+}
+
 struct Bus {
     fx: Fx,
     strip: TrackStrip,
@@ -1122,11 +1142,7 @@ impl Engine {
             let bus = &mut self.buses[bi];
             if bus.strip.is_silent_settled() {
                 if !bus.strip.cleared {
-                    match &mut bus.fx {
-                        Fx::None => {}
-                        Fx::Reverb(r) => r.reset(),
-                        Fx::Delay(d) => d.reset(),
-                    }
+                    bus.fx.reset();
                 }
                 bus.strip.skip(seg);
                 bus.route.xfade.skip(seg);
@@ -1134,11 +1150,7 @@ impl Engine {
             }
             tl.copy_from_slice(&self.ins_l[bi][..seg]);
             tr.copy_from_slice(&self.ins_r[bi][..seg]);
-            match &mut bus.fx {
-                Fx::None => {}
-                Fx::Reverb(r) => r.process(tl, tr),
-                Fx::Delay(d) => d.process(tl, tr),
-            }
+            bus.fx.process(tl, tr);
             bus.strip.process(tl, tr, &mut self.ins_l, &mut self.ins_r);
             route_out(
                 bus.strip.output,
@@ -1405,11 +1417,7 @@ fn offline_buses<'a>(
                     let (bl, br) = (&mut bl[..seg], &mut br[..seg]);
                     bl.copy_from_slice(&il[j][..seg]);
                     br.copy_from_slice(&ir[j][..seg]);
-                    match &mut bus.fx {
-                        Fx::None => {}
-                        Fx::Reverb(r) => r.process(bl, br),
-                        Fx::Delay(d) => d.process(bl, br),
-                    }
+                    bus.fx.process(bl, br);
                     bus.strip.process_front(bl, br);
                 });
             fx_ready = true;
@@ -1417,11 +1425,7 @@ fn offline_buses<'a>(
         let bus = &mut buses[bi];
         if bus.strip.is_silent_settled() {
             if !bus.strip.cleared {
-                match &mut bus.fx {
-                    Fx::None => {}
-                    Fx::Reverb(r) => r.reset(),
-                    Fx::Delay(d) => d.reset(),
-                }
+                bus.fx.reset();
             }
             bus.strip.skip(seg);
             bus.route.xfade.skip(seg);
@@ -1435,11 +1439,7 @@ fn offline_buses<'a>(
         } else {
             tl.copy_from_slice(&ins_l[bi][..seg]);
             tr.copy_from_slice(&ins_r[bi][..seg]);
-            match &mut bus.fx {
-                Fx::None => {}
-                Fx::Reverb(r) => r.process(tl, tr),
-                Fx::Delay(d) => d.process(tl, tr),
-            }
+            bus.fx.process(tl, tr);
             bus.strip.process_front(tl, tr);
             bus.strip.process_back_at(tl, tr, ins_l, ins_r, 0);
             (&mut *tl, &mut *tr)
