@@ -642,6 +642,239 @@ mod pair_avx {
     }
 }
 
+/// Runs four chains with the same structure over four tracks' blocks at once: with AVX-512F, the left and
+/// right channels of all four tracks share one 8-lane f64 register per section (the same f64 operations per
+/// lane as [`SvfState::tick`], so bit-identical to [`Chain::run`] on each). Otherwise, or when the structures
+/// or block lengths differ, two [`run_pair`] calls.
+pub fn run_quad(c: [&mut Chain; 4], io: [(&mut [f32], &mut [f32]); 4]) {
+    let [c0, c1, c2, c3] = c;
+    let [(l0, r0), (l1, r1), (l2, r2), (l3, r3)] = io;
+    #[cfg(target_arch = "x86_64")]
+    {
+        let n = l0.len();
+        let len = c0.len;
+        let same_shape = |x: &Chain| {
+            x.len == len && x.round_after[..len.max(1) - 1] == c0.round_after[..len.max(1) - 1]
+        };
+        let same = len > 0
+            && [&*c1, &*c2, &*c3].into_iter().all(same_shape)
+            && [
+                r0.len(),
+                l1.len(),
+                r1.len(),
+                l2.len(),
+                r2.len(),
+                l3.len(),
+                r3.len(),
+            ] == [n; 7];
+        if same && avx512_detected() {
+            for x in [&mut *c0, &mut *c1, &mut *c2, &mut *c3] {
+                x.round_after[len - 1] = true;
+            }
+            let chains = [c0, c1, c2, c3];
+            let bufs = [l0, r0, l1, r1, l2, r2, l3, r3];
+            // SAFETY: AVX-512F is present (checked just above); the chains share their structure and the
+            // slices their length.
+            unsafe {
+                match len {
+                    1 => quad_avx512::run::<1>(chains, bufs),
+                    2 => quad_avx512::run::<2>(chains, bufs),
+                    3 => quad_avx512::run::<3>(chains, bufs),
+                    4 => quad_avx512::run::<4>(chains, bufs),
+                    5 => quad_avx512::run::<5>(chains, bufs),
+                    6 => quad_avx512::run::<6>(chains, bufs),
+                    7 => quad_avx512::run::<7>(chains, bufs),
+                    _ => quad_avx512::run::<8>(chains, bufs),
+                }
+            }
+            return;
+        }
+    }
+    run_pair(c0, c1, (l0, r0), (l1, r1));
+    run_pair(c2, c3, (l2, r2), (l3, r3));
+}
+
+/// Whether the CPU has AVX-512F (cached after the first call).
+#[cfg(target_arch = "x86_64")]
+pub fn avx512_detected() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+}
+
+/// The skewed pipeline of [`run_skewed`] for four tracks in AVX-512 lanes `[La, Ra, Lb, Rb, Lc, Rc, Ld, Rd]`.
+#[cfg(target_arch = "x86_64")]
+mod quad_avx512 {
+    use super::{Chain, SvfCoefs, SvfState};
+    use core::arch::x86_64::*;
+
+    #[derive(Clone, Copy)]
+    struct C8 {
+        a1: __m512d,
+        a2: __m512d,
+        a3: __m512d,
+        m0: __m512d,
+        m1: __m512d,
+        m2: __m512d,
+    }
+
+    #[inline(always)]
+    unsafe fn coefs(c: [&SvfCoefs; 4]) -> C8 {
+        let f = |g: fn(&SvfCoefs) -> f64| {
+            let v = c.map(g);
+            _mm512_set_pd(v[3], v[3], v[2], v[2], v[1], v[1], v[0], v[0])
+        };
+        C8 {
+            a1: f(|c| c.a1),
+            a2: f(|c| c.a2),
+            a3: f(|c| c.a3),
+            m0: f(|c| c.m0),
+            m1: f(|c| c.m1),
+            m2: f(|c| c.m2),
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    struct S8 {
+        ic1: __m512d,
+        ic2: __m512d,
+    }
+
+    #[inline(always)]
+    unsafe fn load(s: [&[SvfState; 2]; 4]) -> S8 {
+        let (mut x, mut y) = ([0f64; 8], [0f64; 8]);
+        for k in 0..8 {
+            x[k] = s[k / 2][k % 2].ic1;
+            y[k] = s[k / 2][k % 2].ic2;
+        }
+        S8 {
+            ic1: _mm512_loadu_pd(x.as_ptr()),
+            ic2: _mm512_loadu_pd(y.as_ptr()),
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn store(s: S8, d: [&mut [SvfState; 2]; 4]) {
+        let (mut x, mut y) = ([0f64; 8], [0f64; 8]);
+        _mm512_storeu_pd(x.as_mut_ptr(), s.ic1);
+        _mm512_storeu_pd(y.as_mut_ptr(), s.ic2);
+        for (t, st) in d.into_iter().enumerate() {
+            for ch in 0..2 {
+                st[ch].ic1 = x[2 * t + ch];
+                st[ch].ic2 = y[2 * t + ch];
+            }
+        }
+    }
+
+    /// [`super::SvfState::tick`] on every lane (the same operations in the same order, no FMA).
+    #[inline(always)]
+    unsafe fn tick(s: &mut S8, c: &C8, v0: __m512d) -> __m512d {
+        let (ic1, ic2) = (s.ic1, s.ic2);
+        let v3 = _mm512_sub_pd(v0, ic2);
+        let v1 = _mm512_add_pd(_mm512_mul_pd(c.a1, ic1), _mm512_mul_pd(c.a2, v3));
+        let v2 = _mm512_add_pd(
+            _mm512_add_pd(ic2, _mm512_mul_pd(c.a2, ic1)),
+            _mm512_mul_pd(c.a3, v3),
+        );
+        let two = _mm512_set1_pd(2.0);
+        s.ic1 = _mm512_sub_pd(_mm512_mul_pd(two, v1), ic1);
+        s.ic2 = _mm512_sub_pd(_mm512_mul_pd(two, v2), ic2);
+        _mm512_add_pd(
+            _mm512_add_pd(_mm512_mul_pd(c.m0, v0), _mm512_mul_pd(c.m1, v1)),
+            _mm512_mul_pd(c.m2, v2),
+        )
+    }
+
+    #[inline(always)]
+    unsafe fn round_f32(x: __m512d) -> __m512d {
+        _mm512_cvtps_pd(_mm512_cvtpd_ps(x))
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F; the chains hold `K` sections with the same rounding points; all eight
+    /// slices (`[La, Ra, Lb, Rb, Lc, Rc, Ld, Rd]`) have the same length.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn run<const K: usize>(ch: [&mut Chain; 4], io: [&mut [f32]; 8]) {
+        let n = io[0].len();
+        if n < K {
+            let [l0, r0, l1, r1, l2, r2, l3, r3] = io;
+            for (c, (l, r)) in ch.into_iter().zip([(l0, r0), (l1, r1), (l2, r2), (l3, r3)]) {
+                c.run_reference(l, r);
+            }
+            return;
+        }
+        let c: [C8; K] = std::array::from_fn(|s| coefs([0, 1, 2, 3].map(|t| &ch[t].coefs[s])));
+        let mut st: [S8; K] = std::array::from_fn(|s| load([0, 1, 2, 3].map(|t| &ch[t].st[s])));
+        let round: [bool; K] = std::array::from_fn(|s| ch[0].round_after[s]);
+        let io: [&mut [f32]; 8] = io.map(|x| &mut x[..n]);
+        #[inline(always)]
+        unsafe fn input(io: &[&mut [f32]; 8], t: usize) -> __m512d {
+            let x = |k: usize| *io[k].get_unchecked(t);
+            _mm512_cvtps_pd(_mm256_set_ps(
+                x(7),
+                x(6),
+                x(5),
+                x(4),
+                x(3),
+                x(2),
+                x(1),
+                x(0),
+            ))
+        }
+        #[inline(always)]
+        unsafe fn output(io: &mut [&mut [f32]; 8], o: usize, y: __m512d) {
+            let mut v = [0f32; 8];
+            _mm256_storeu_ps(v.as_mut_ptr(), _mm512_cvtpd_ps(y));
+            *io[0].get_unchecked_mut(o) = v[0];
+            *io[1].get_unchecked_mut(o) = v[1];
+            *io[2].get_unchecked_mut(o) = v[2];
+            *io[3].get_unchecked_mut(o) = v[3];
+            *io[4].get_unchecked_mut(o) = v[4];
+            *io[5].get_unchecked_mut(o) = v[5];
+            *io[6].get_unchecked_mut(o) = v[6];
+            *io[7].get_unchecked_mut(o) = v[7];
+        }
+        let mut io = io;
+        let mut pipe: [__m512d; K] = [_mm512_setzero_pd(); K];
+        for t in 0..K - 1 {
+            pipe[0] = input(&io, t);
+            for s in (0..=t).rev() {
+                let mut y = tick(&mut st[s], &c[s], pipe[s]);
+                if round[s] {
+                    y = round_f32(y);
+                }
+                pipe[s + 1] = y;
+            }
+        }
+        for t in K - 1..n {
+            pipe[0] = input(&io, t);
+            for s in (0..K).rev() {
+                let y = tick(&mut st[s], &c[s], pipe[s]);
+                if s + 1 < K {
+                    pipe[s + 1] = if round[s] { round_f32(y) } else { y };
+                } else {
+                    output(&mut io, t + 1 - K, y);
+                }
+            }
+        }
+        for t in n..n + K - 1 {
+            for s in (t + 1 - n..K).rev() {
+                let y = tick(&mut st[s], &c[s], pipe[s]);
+                if s + 1 < K {
+                    pipe[s + 1] = if round[s] { round_f32(y) } else { y };
+                } else {
+                    output(&mut io, t + 1 - K, y);
+                }
+            }
+        }
+        let [a, b, cc, d] = ch;
+        for (s, v) in st.iter().enumerate() {
+            store(
+                *v,
+                [&mut a.st[s], &mut b.st[s], &mut cc.st[s], &mut d.st[s]],
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod chain_tests {
     use super::*;
@@ -726,6 +959,57 @@ mod chain_tests {
                 assert_eq!(bits(&lb), bits(&lb2), "{len}/{other}");
                 assert_eq!(bits(&rb), bits(&rb2), "{len}/{other}");
                 assert_eq!((a.st, b.st), (a2.st, b2.st), "{len}/{other}");
+            }
+        }
+    }
+
+    #[test]
+    fn quad_chains_are_bit_identical_to_each_run_alone() {
+        let fs = 48_000.0;
+        let mk = |len: usize, shift: f64| {
+            let mut c = Chain::default();
+            for s in 0..len {
+                let kind = [SvfKind::HighPass, SvfKind::LowShelf, SvfKind::Bell][s % 3];
+                let f = 40.0 * (s as f64 + 1.0) * shift;
+                c.push(
+                    SvfCoefs::new(kind, fs, f, 0.6 + 0.2 * s as f64, 3.0 - s as f64),
+                    [SvfState::default(); 2],
+                );
+                c.round_after[s] = s % 3 == 0;
+            }
+            c
+        };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for len in 1..=CHAIN_MAX {
+            // the same structure (one AVX-512 run where the CPU has it) and a different last chain (pairs)
+            for last in [len, len.max(2) - 1] {
+                let lens = [len, len, len, last];
+                let mut quad: [Chain; 4] =
+                    std::array::from_fn(|t| mk(lens[t], 1.0 + 0.3 * t as f64));
+                let mut alone = quad;
+                let mut sig: Vec<Vec<f32>> = (0..8).map(|k| noise(k + 10, 2_500, 0.7)).collect();
+                let mut sig2 = sig.clone();
+                for (x, y) in [(0, 3), (3, 900), (900, 901), (901, 2_500)] {
+                    let [a, b, c, d] = &mut quad;
+                    let mut it = sig.iter_mut();
+                    let mut io = || {
+                        let l = &mut it.next().unwrap()[x..y];
+                        let r = &mut it.next().unwrap()[x..y];
+                        (l, r)
+                    };
+                    run_quad([a, b, c, d], [io(), io(), io(), io()]);
+                    for (t, ch) in alone.iter_mut().enumerate() {
+                        let (l, r) = sig2.split_at_mut(2 * t + 1);
+                        ch.run_reference(&mut l[2 * t][x..y], &mut r[0][x..y]);
+                    }
+                }
+                for k in 0..8 {
+                    assert_eq!(bits(&sig[k]), bits(&sig2[k]), "{len}/{last}, buffer {k}");
+                }
+                for t in 0..4 {
+                    assert_eq!(quad[t].st, alone[t].st, "{len}/{last}, state {t}");
+                }
+                assert_ne!(bits(&sig[0]), bits(&noise(10, 2_500, 0.7)), "nothing ran");
             }
         }
     }

@@ -1220,8 +1220,8 @@ impl Engine {
 /// A track to process in an offline segment, with its left and right buffers.
 type LiveTrack<'a> = (&'a mut Track, &'a mut [f32], &'a mut [f32]);
 
-/// The tracks' side of an offline segment: sources and strip fronts on rayon's threads (two strips at a time,
-/// whose filter chains can share SIMD registers), then in track order the sends, fader, pan and sums into
+/// The tracks' side of an offline segment: sources and strip fronts on rayon's threads (four or two strips at
+/// a time, whose filter chains and compressors can share SIMD registers), then in track order the sends, fader, pan and sums into
 /// the buses (`ins_*`, one slice per bus) and the master (`out_*`).
 #[allow(clippy::too_many_arguments)]
 fn offline_tracks(
@@ -1238,12 +1238,19 @@ fn offline_tracks(
 ) {
     use rayon::prelude::*;
     let seg = out_l.len();
+    // Four strips at a time where every thread still gets a group (their filters and compressors share SIMD
+    // registers), else two.
+    let group = if tracks.len() >= 4 * rayon::current_num_threads() {
+        4
+    } else {
+        2
+    };
     tracks
-        .par_chunks_mut(2)
-        .zip(bufs.par_chunks_mut(2))
-        .for_each(|(pair, pair_bufs)| {
-            let mut live: [Option<LiveTrack>; 2] = [None, None];
-            for (k, (track, [bl, br])) in pair.iter_mut().zip(pair_bufs.iter_mut()).enumerate() {
+        .par_chunks_mut(group)
+        .zip(bufs.par_chunks_mut(group))
+        .for_each(|(grp, grp_bufs)| {
+            let mut live: [Option<LiveTrack>; 4] = [None, None, None, None];
+            for (k, (track, [bl, br])) in grp.iter_mut().zip(grp_bufs.iter_mut()).enumerate() {
                 if track.strip.is_silent_settled() {
                     continue;
                 }
@@ -1257,16 +1264,26 @@ fn offline_tracks(
                 live[k] = Some((track, bl, br));
             }
             match live {
-                [Some((ta, la, ra)), Some((tb, lb, rb))] => {
-                    TrackStrip::process_front_pair(
-                        &mut ta.strip,
-                        &mut tb.strip,
-                        (la, ra),
-                        (lb, rb),
+                [Some((t0, l0, r0)), Some((t1, l1, r1)), Some((t2, l2, r2)), Some((t3, l3, r3))] => {
+                    TrackStrip::process_front_quad(
+                        [&mut t0.strip, &mut t1.strip, &mut t2.strip, &mut t3.strip],
+                        [(l0, r0), (l1, r1), (l2, r2), (l3, r3)],
                     );
                 }
-                [Some((t, l, r)), None] | [None, Some((t, l, r))] => t.strip.process_front(l, r),
-                [None, None] => {}
+                live => {
+                    let mut live = live.into_iter().flatten();
+                    while let Some((ta, la, ra)) = live.next() {
+                        match live.next() {
+                            Some((tb, lb, rb)) => TrackStrip::process_front_pair(
+                                &mut ta.strip,
+                                &mut tb.strip,
+                                (la, ra),
+                                (lb, rb),
+                            ),
+                            None => ta.strip.process_front(la, ra),
+                        }
+                    }
+                }
             }
         });
     // In cache-sized stretches of frames, every track per stretch, so the buses' stretch stays in cache while
