@@ -61,6 +61,9 @@ pub struct Compressor {
     /// The CPU has AVX2 (the steady passes use it; same results).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     avx2: bool,
+    /// The CPU has AVX-512F (the steady passes use it, 16 frames per instruction; same results).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    avx512: bool,
 }
 
 impl Compressor {
@@ -89,6 +92,10 @@ impl Compressor {
             avx2: std::arch::is_x86_feature_detected!("avx2"),
             #[cfg(not(target_arch = "x86_64"))]
             avx2: false,
+            #[cfg(target_arch = "x86_64")]
+            avx512: std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(not(target_arch = "x86_64"))]
+            avx512: false,
         };
         c.set_attack_ms(10.0);
         c.set_release_ms(100.0);
@@ -260,6 +267,12 @@ impl Compressor {
             self.knee_db.value(),
         );
         #[cfg(target_arch = "x86_64")]
+        if self.avx512 {
+            // SAFETY: AVX-512F was detected in `new`.
+            unsafe { targets_avx512(buf, p) };
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
         if self.avx2 {
             // SAFETY: AVX2 was detected in `new`.
             unsafe { targets_avx2(buf, p) };
@@ -272,6 +285,12 @@ impl Compressor {
     #[inline(always)]
     fn steady_apply(&self, yl: &[f64], buf: &mut [f32], left: &mut [f32], right: &mut [f32]) {
         let mk = (self.makeup_db.value(), self.makeup_lin);
+        #[cfg(target_arch = "x86_64")]
+        if self.avx512 {
+            // SAFETY: AVX-512F was detected in `new`.
+            unsafe { gains_avx512(yl, buf, mk, left, right) };
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
             // SAFETY: AVX2 was detected in `new`.
@@ -527,6 +546,26 @@ unsafe fn gains_avx2(
     gains(yl, buf, mk, left, right)
 }
 
+/// [`targets`] compiled for AVX-512F (16 frames per instruction; the same operations per frame).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn targets_avx512(buf: &mut [f32], p: (f32, f32, f32, f32)) {
+    targets(buf, p)
+}
+
+/// [`gains`] compiled for AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn gains_avx512(
+    yl: &[f64],
+    buf: &mut [f32],
+    mk: (f32, f32),
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    gains(yl, buf, mk, left, right)
+}
+
 /// Frames per pass of [`Compressor::run_steady`] (stack buffers).
 const CHUNK: usize = 64;
 
@@ -753,10 +792,12 @@ mod tests {
             }
             want_gr.push(gr);
         }
-        for vector in [true, false] {
+        // every variant this CPU has: AVX-512 passes, AVX2 passes, scalar
+        for (vector, wide) in [(true, true), (true, false), (false, false)] {
             let mut quad = mk();
             for c in quad.iter_mut() {
                 c.avx2 &= vector;
+                c.avx512 &= wide;
             }
             let mut got = sig.clone();
             let mut got_gr = Vec::new();
