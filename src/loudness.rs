@@ -254,7 +254,7 @@ impl LoudnessMeter {
             lra_blocks: 0,
             loudness,
             peaks: parts != Parts::Loudness,
-            chunk_energy: if loudness && rate % 100 == 0 {
+            chunk_energy: if loudness && rate.is_multiple_of(100) {
                 vec![0.0; S_CHUNKS]
             } else {
                 Vec::new()
@@ -290,7 +290,8 @@ impl LoudnessMeter {
     fn after_chunk(&mut self, n: u64) -> Result<(), LoudnessError> {
         self.frames += n;
         if !self.loudness
-            || (self.frames % self.chunk_frames != 0 && self.frames % self.block_frames != 0)
+            || (!self.frames.is_multiple_of(self.chunk_frames)
+                && !self.frames.is_multiple_of(self.block_frames))
         {
             return Ok(());
         }
@@ -339,7 +340,7 @@ impl LoudnessMeter {
         if self.frames >= 30 * self.block_frames {
             // ebur128 stores a short-term block at 3 s and then every 1 s, if above −70 LUFS.
             let past = self.frames - 30 * self.block_frames;
-            if past % (10 * self.block_frames) == 0 && s >= -70.0 {
+            if past.is_multiple_of(10 * self.block_frames) && s >= -70.0 {
                 self.lra_blocks += 1;
             }
         }
@@ -376,7 +377,7 @@ impl LoudnessMeter {
 
     /// Feeds interleaved audio with the meter's channel count.
     pub fn add_interleaved(&mut self, samples: &[f32]) -> Result<(), LoudnessError> {
-        if samples.len() % self.channels != 0 {
+        if !samples.len().is_multiple_of(self.channels) {
             return Err(LoudnessError::PartialFrame {
                 len: samples.len(),
                 channels: self.channels,

@@ -301,7 +301,7 @@ fn limiter_holds_ceiling_on_gated_noise_with_fast_release() {
             let (mut a, mut b) = (0f32, 0f32);
             let (mut l, mut r) = (Vec::new(), Vec::new());
             for i in 0..48_000 {
-                let burst = if (i / 3_000 + seed as usize) % 3 == 0 {
+                let burst = if (i / 3_000 + seed as usize).is_multiple_of(3) {
                     0.05
                 } else {
                     1.0

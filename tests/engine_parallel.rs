@@ -41,7 +41,7 @@ fn full_strip(i: usize, output: Output) -> StripState {
         hpf: PassState {
             enabled: true,
             freq_hz: 60.0 + 10.0 * f,
-            slope_24: i % 2 == 0,
+            slope_24: i.is_multiple_of(2),
         },
         lpf: PassState {
             enabled: i % 2 == 1,
@@ -80,7 +80,7 @@ fn full_strip(i: usize, output: Output) -> StripState {
             attack_ms: 5.0,
             release_ms: 80.0,
             makeup_db: 3.0,
-            sidechain_hpf_hz: if i % 2 == 0 { 100.0 } else { 0.0 },
+            sidechain_hpf_hz: if i.is_multiple_of(2) { 100.0 } else { 0.0 },
         },
         sends: vec![
             SendState {
@@ -91,7 +91,7 @@ fn full_strip(i: usize, output: Output) -> StripState {
             SendState {
                 bus: 3,
                 level_db: -15.0,
-                pre_fader: i % 2 == 0,
+                pre_fader: i.is_multiple_of(2),
             },
         ],
         output,

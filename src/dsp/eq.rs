@@ -201,7 +201,7 @@ impl Eq4 {
             at += 1;
         }
         self.counter += frames as u64;
-        if self.counter % FLUSH_EVERY == 0 {
+        if self.counter.is_multiple_of(FLUSH_EVERY) {
             for b in &mut self.bands {
                 b.st[0].flush();
                 b.st[1].flush();
@@ -368,7 +368,7 @@ impl StereoProcessor for Eq4 {
             }
             self.counter += (end - i) as u64;
             i = end;
-            if self.counter % FLUSH_EVERY == 0 {
+            if self.counter.is_multiple_of(FLUSH_EVERY) {
                 for b in &mut self.bands {
                     b.st[0].flush();
                     b.st[1].flush();

@@ -157,7 +157,7 @@ impl PassFilter {
             at + 1
         };
         self.counter += frames as u64;
-        if self.counter % FLUSH_EVERY == 0 {
+        if self.counter.is_multiple_of(FLUSH_EVERY) {
             for s in self.st.iter_mut().flatten() {
                 s.flush();
             }
@@ -272,7 +272,7 @@ impl StereoProcessor for PassFilter {
             }
             self.counter += (end - i) as u64;
             i = end;
-            if self.counter % FLUSH_EVERY == 0 {
+            if self.counter.is_multiple_of(FLUSH_EVERY) {
                 for s in self.st.iter_mut().flatten() {
                     s.flush();
                 }
@@ -327,7 +327,7 @@ mod tests {
                             "{kind:?} {slope:?} frame {i}"
                         );
                     }
-                    if (i + 1) as u64 % FLUSH_EVERY == 0 {
+                    if ((i + 1) as u64).is_multiple_of(FLUSH_EVERY) {
                         st.iter_mut().flatten().for_each(|s| s.flush());
                     }
                 }

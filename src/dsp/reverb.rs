@@ -540,7 +540,7 @@ impl Reverb {
             for l in &mut self.len {
                 l.tick();
             }
-            if self.counter % COEF_EVERY == 0 || !self.ramping() {
+            if self.counter.is_multiple_of(COEF_EVERY) || !self.ramping() {
                 self.update_coefs();
             }
         }
