@@ -13,12 +13,16 @@
 //! the output to silence and then clears the network.
 //!
 //! Cost: while anything glides, ramps or fades, frames run one at a time. At rest the network runs in chunks
-//! of up to 128 frames (never longer than the shortest line, so every read of a chunk precedes its writes, and
-//! never across a ring wrap): the pre-delay and the diffusers run over the chunk, the line reads are
-//! transposed into a frame-major scratch, each frame does the 16 lines as `[f32; 16]` rows (SSE2 on x86_64),
-//! and the results are transposed back into the lines. Both paths do the same f32 operations per frame in the
-//! same order (`fdn_frame`; the output taps are summed as a fixed pairwise tree), so the output does not
-//! depend on the block split.
+//! of up to 256 frames (never longer than the shortest line, so every read of a chunk precedes its writes, and
+//! never across a ring wrap): the pre-delay (block copies) and the diffusers (vectorized over time) run over
+//! the chunk, then on x86_64 tiles of 16 lines × W frames (W = 16 with AVX-512F, 8 with AVX2, 4 with SSE2;
+//! chosen once in `new`) are loaded straight from the line rings, transposed in registers to frame-major for
+//! the absorption filters (the only recursion over frames), transposed back, and the output taps, Hadamard
+//! mix, injection and flush run with the frames in lanes and store straight into the rings; frames left over
+//! take narrower vectors, down to one frame. Elsewhere the line reads are transposed into a frame-major
+//! scratch and each frame runs `fdn_frame`. Every path does `fdn_frame`'s f32 operations per lane in its
+//! order (the output taps summed as a fixed pairwise tree, sign flips for the ±1 factors, no FMA), so the
+//! output does not depend on the block split or the CPU.
 
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
 use super::StereoProcessor;
@@ -40,7 +44,7 @@ pub const MAX_PRE_DELAY_MS: f32 = 250.0;
 const GLIDE_MS: f32 = 100.0;
 const COEF_EVERY: u64 = 16;
 /// Frames per chunk of the steady-state path (its scratch is `CHUNK × LINES` floats, allocated in `new`).
-const CHUNK: usize = 128;
+const CHUNK: usize = 256;
 
 /// Injection signs (row 0 of a Hadamard-like pattern mixed with alternation) and output tap signs.
 const IN_SIGN: [f32; LINES] = [
@@ -125,164 +129,471 @@ fn fdn_frame(v: &mut [f32; LINES], x: f32, c: &FdnCoefs, lp: &mut [f32; LINES]) 
     (mid + side, mid - side)
 }
 
-/// The steady-state frame loop with SSE2 (x86_64, where SSE2 is the base ISA): the 16 lines as four rows of
-/// four lanes in registers, with exactly [`fdn_frame`]'s f32 operations per lane and in its order (sign
-/// flips are XORs of the sign bit, which equal the multiplications by ±1 exactly; the in-row Hadamard stages
-/// use shuffles), so the results are bit-identical to the portable loop.
+/// A vector of `W` f32 lanes for the steady-state kernel ([`fdn_lanes`]); `f32` itself is the one-lane case.
+/// Every operation is the lane-wise IEEE operation of the same name, so a kernel written with them does per
+/// lane exactly what the scalar code does.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+trait Lanes: Copy {
+    /// Lanes (frames) per vector; divides 16.
+    const W: usize;
+    /// # Safety
+    /// `p` is valid for reading `W` f32 (any alignment), and the CPU has the type's instruction set.
+    unsafe fn ld(p: *const f32) -> Self;
+    /// # Safety
+    /// `p` is valid for writing `W` f32 (any alignment), and the CPU has the type's instruction set.
+    unsafe fn st(self, p: *mut f32);
+    /// # Safety (this and the rest) The CPU has the type's instruction set.
+    unsafe fn splat(x: f32) -> Self;
+    unsafe fn add(self, o: Self) -> Self;
+    unsafe fn sub(self, o: Self) -> Self;
+    unsafe fn mul(self, o: Self) -> Self;
+    /// Sign flip (equals a multiplication by −1 exactly).
+    unsafe fn neg(self) -> Self;
+    /// Denormal flush of [`fdn_frame`]: 0 where `|x| < 1e-20`, else `x`.
+    unsafe fn flush(self) -> Self;
+    /// 16 vectors from line-major (`t[i]`: line `i`, `W` frames) to frame-major (`t[f·G + q]`: frame `f`,
+    /// lines `q·W .. q·W + W`, with `G = 16 / W`).
+    unsafe fn to_frames(t: &mut [Self; LINES]);
+    /// The inverse of [`Lanes::to_frames`].
+    unsafe fn to_lines(t: &mut [Self; LINES]);
+
+    /// [`fdn_lanes`] over a whole chunk: whole vectors of this type, the frames left over with narrower ones.
+    ///
+    /// # Safety
+    /// As [`fdn_lanes`].
+    #[inline(always)]
+    unsafe fn fdn_chunk(ch: &Chunk, c: &FdnCoefs, lp: &mut [f32; LINES]) {
+        let k = fdn_lanes::<Self>(ch, c, lp, 0);
+        fdn_lanes::<f32>(ch, c, lp, k);
+    }
+}
+
+impl Lanes for f32 {
+    const W: usize = 1;
+    #[inline(always)]
+    unsafe fn ld(p: *const f32) -> Self {
+        *p
+    }
+    #[inline(always)]
+    unsafe fn st(self, p: *mut f32) {
+        *p = self;
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        x
+    }
+    #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        self + o
+    }
+    #[inline(always)]
+    unsafe fn sub(self, o: Self) -> Self {
+        self - o
+    }
+    #[inline(always)]
+    unsafe fn mul(self, o: Self) -> Self {
+        self * o
+    }
+    #[inline(always)]
+    unsafe fn neg(self) -> Self {
+        -self
+    }
+    #[inline(always)]
+    unsafe fn flush(self) -> Self {
+        if self.abs() < 1e-20 {
+            0.0
+        } else {
+            self
+        }
+    }
+    #[inline(always)]
+    unsafe fn to_frames(_: &mut [Self; LINES]) {}
+    #[inline(always)]
+    unsafe fn to_lines(_: &mut [Self; LINES]) {}
+}
+
+/// Raw pointers of one steady chunk: line `i` is read at `rd[i]` and written at `wr[i]` (`n` frames each,
+/// contiguous, the reads all before the writes' positions are reread), the diffused input at `x`, the output
+/// at `l`/`r`.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+struct Chunk {
+    rd: [*const f32; LINES],
+    wr: [*mut f32; LINES],
+    x: *const f32,
+    l: *mut f32,
+    r: *mut f32,
+    n: usize,
+}
+
+/// [`fdn_frame`] over frames `k0 ..` of the chunk, `V::W` frames at a time while whole vectors fit; returns
+/// the first frame not done. Line-major tiles of 16 lines × `W` frames are loaded from the rings, transposed
+/// to frame-major for the absorption filters (a recursion over frames, with the 16 lines in lanes), transposed
+/// back, and the rest of the frame (output taps, Hadamard, injection, flush) runs line-major with the frames in
+/// lanes, so it needs no shuffles; the results are stored straight into the rings. Per lane these are exactly
+/// [`fdn_frame`]'s f32 operations in its order (sign flips for the multiplications by ±1), so the bits are the
+/// same for any `V`.
+///
+/// # Safety
+/// The pointers of `ch` are valid for `ch.n` frames, the read and write ranges do not overlap, and the CPU has
+/// `V`'s instruction set.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[inline(always)]
+unsafe fn fdn_lanes<V: Lanes>(ch: &Chunk, c: &FdnCoefs, lp: &mut [f32; LINES], k0: usize) -> usize {
+    let w = V::W;
+    let g = LINES / w;
+    // (no closures here or in the `Lanes` impls: they would not inherit the caller's target features)
+    let zero = V::splat(0.0);
+    let (mut a, mut b, mut s) = ([zero; LINES], [zero; LINES], [zero; LINES]);
+    for q in 0..g {
+        a[q] = V::ld(c.a.as_ptr().add(q * w));
+        b[q] = V::ld(c.b.as_ptr().add(q * w));
+        s[q] = V::ld(lp.as_ptr().add(q * w));
+    }
+    let half = V::splat(0.5);
+    let quarter = V::splat(0.25);
+    let width = V::splat(c.width);
+    let mut k = k0;
+    while k + w <= ch.n {
+        let mut t = [zero; LINES];
+        for (ti, rd) in t.iter_mut().zip(&ch.rd) {
+            *ti = V::ld(rd.add(k));
+        }
+        V::to_frames(&mut t);
+        for f in 0..w {
+            for q in 0..g {
+                let y = a[q].mul(t[f * g + q]).add(b[q].mul(s[q]));
+                s[q] = y;
+                t[f * g + q] = y;
+            }
+        }
+        V::to_lines(&mut t);
+        // output taps, summed as `sum16`
+        let (ol, or) = (tap(&t, &OUT_L), tap(&t, &OUT_R));
+        let mid = half.mul(ol.add(or)).mul(half);
+        let side = half.mul(ol.sub(or)).mul(half).mul(width);
+        mid.add(side).st(ch.l.add(k));
+        mid.sub(side).st(ch.r.add(k));
+        // Hadamard, as `hadamard16`
+        let mut h = 1;
+        while h < LINES {
+            let mut i = 0;
+            while i < LINES {
+                for j in i..i + h {
+                    let (x, y) = (t[j], t[j + h]);
+                    t[j] = x.add(y);
+                    t[j + h] = x.sub(y);
+                }
+                i += 2 * h;
+            }
+            h *= 2;
+        }
+        let inj = quarter.mul(V::ld(ch.x.add(k)));
+        let ninj = inj.neg();
+        for (i, ti) in t.iter().enumerate() {
+            let v = ti.mul(quarter);
+            let v = v.add(if IN_SIGN[i] < 0.0 { ninj } else { inj });
+            v.flush().st(ch.wr[i].add(k));
+        }
+        k += w;
+    }
+    for (q, sq) in s.iter().enumerate().take(g) {
+        sq.st(lp.as_mut_ptr().add(q * w));
+    }
+    k
+}
+
+/// The output tap of [`fdn_frame`] with the signs `sign`, summed as [`sum16`].
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[inline(always)]
+unsafe fn tap<V: Lanes>(t: &[V; LINES], sign: &[f32; LINES]) -> V {
+    let mut p = *t;
+    for (pi, si) in p.iter_mut().zip(sign) {
+        if *si < 0.0 {
+            *pi = pi.neg();
+        }
+    }
+    let mut h = [p[0]; 8];
+    for j in 0..8 {
+        h[j] = p[j].add(p[j + 8]);
+    }
+    let mut q = [p[0]; 4];
+    for j in 0..4 {
+        q[j] = h[j].add(h[j + 4]);
+    }
+    q[0].add(q[2]).add(q[1].add(q[3]))
+}
+
+/// The x86_64 vectors: SSE2 (the base ISA), AVX (detected as AVX2) and AVX-512F, with their transposes.
 #[cfg(target_arch = "x86_64")]
-mod sse {
-    use super::{FdnCoefs, IN_SIGN, LINES, OUT_L, OUT_R};
+mod x86 {
+    use super::{fdn_lanes, Chunk, FdnCoefs, Lanes, LINES};
     use core::arch::x86_64::*;
-
-    /// Sign bits of `s[4·row ..]` (−0.0 where negative) as a XOR mask.
-    #[inline(always)]
-    fn sign_mask(s: &[f32; LINES], row: usize) -> __m128 {
-        let m = |x: f32| if x < 0.0 { -0.0 } else { 0.0 };
-        let r = &s[4 * row..4 * row + 4];
-        // SAFETY: SSE2 is part of the x86_64 base ISA; register-only.
-        unsafe { _mm_set_ps(m(r[3]), m(r[2]), m(r[1]), m(r[0])) }
-    }
-
-    #[inline(always)]
-    fn load(a: &[f32], row: usize) -> __m128 {
-        let r = &a[4 * row..4 * row + 4];
-        // SAFETY: SSE2 is baseline; `r` holds four f32 (unaligned load).
-        unsafe { _mm_loadu_ps(r.as_ptr()) }
-    }
-
-    #[inline(always)]
-    fn store(a: &mut [f32], row: usize, v: __m128) {
-        let r = &mut a[4 * row..4 * row + 4];
-        // SAFETY: SSE2 is baseline; `r` holds four f32 (unaligned store).
-        unsafe { _mm_storeu_ps(r.as_mut_ptr(), v) }
-    }
 
     /// 4×4 transpose of `[a, b, c, d]` rows.
     #[inline(always)]
-    fn transpose(r: [__m128; 4]) -> [__m128; 4] {
-        // SAFETY: SSE2 is baseline; register-only.
-        unsafe {
-            let t0 = _mm_unpacklo_ps(r[0], r[1]);
-            let t1 = _mm_unpacklo_ps(r[2], r[3]);
-            let t2 = _mm_unpackhi_ps(r[0], r[1]);
-            let t3 = _mm_unpackhi_ps(r[2], r[3]);
-            [
-                _mm_movelh_ps(t0, t1),
-                _mm_movehl_ps(t1, t0),
-                _mm_movelh_ps(t2, t3),
-                _mm_movehl_ps(t3, t2),
-            ]
+    unsafe fn transpose4(r: [__m128; 4]) -> [__m128; 4] {
+        let t0 = _mm_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm_unpacklo_ps(r[2], r[3]);
+        let t2 = _mm_unpackhi_ps(r[0], r[1]);
+        let t3 = _mm_unpackhi_ps(r[2], r[3]);
+        [
+            _mm_movelh_ps(t0, t1),
+            _mm_movehl_ps(t1, t0),
+            _mm_movelh_ps(t2, t3),
+            _mm_movehl_ps(t3, t2),
+        ]
+    }
+
+    impl Lanes for __m128 {
+        const W: usize = 4;
+        #[inline(always)]
+        unsafe fn ld(p: *const f32) -> Self {
+            _mm_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn st(self, p: *mut f32) {
+            _mm_storeu_ps(p, self)
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> Self {
+            _mm_set1_ps(x)
+        }
+        #[inline(always)]
+        unsafe fn add(self, o: Self) -> Self {
+            _mm_add_ps(self, o)
+        }
+        #[inline(always)]
+        unsafe fn sub(self, o: Self) -> Self {
+            _mm_sub_ps(self, o)
+        }
+        #[inline(always)]
+        unsafe fn mul(self, o: Self) -> Self {
+            _mm_mul_ps(self, o)
+        }
+        #[inline(always)]
+        unsafe fn neg(self) -> Self {
+            _mm_xor_ps(self, _mm_set1_ps(-0.0))
+        }
+        #[inline(always)]
+        unsafe fn flush(self) -> Self {
+            let abs = _mm_and_ps(self, _mm_castsi128_ps(_mm_set1_epi32(0x7fff_ffff)));
+            _mm_andnot_ps(_mm_cmplt_ps(abs, _mm_set1_ps(1e-20)), self)
+        }
+        #[inline(always)]
+        unsafe fn to_frames(t: &mut [Self; LINES]) {
+            let mut u = *t;
+            for g in 0..4 {
+                let o = transpose4([t[4 * g], t[4 * g + 1], t[4 * g + 2], t[4 * g + 3]]);
+                for (f, of) in o.into_iter().enumerate() {
+                    u[4 * f + g] = of;
+                }
+            }
+            *t = u;
+        }
+        #[inline(always)]
+        unsafe fn to_lines(t: &mut [Self; LINES]) {
+            let mut u = *t;
+            for g in 0..4 {
+                let o = transpose4([t[g], t[4 + g], t[8 + g], t[12 + g]]);
+                for (j, oj) in o.into_iter().enumerate() {
+                    u[4 * g + j] = oj;
+                }
+            }
+            *t = u;
         }
     }
 
-    /// Copies four lines' reads (`src[j][k]`, each `sc.len()` long) into lanes `col..col + 4` of the
-    /// frame-major scratch, four frames at a time through a register transpose.
-    pub(super) fn gather4(sc: &mut [[f32; LINES]], col: usize, src: [&[f32]; 4]) {
-        let n = sc.len();
-        let mut k = 0;
-        while k + 4 <= n {
-            let o = transpose(std::array::from_fn(|j| load(&src[j][k..k + 4], 0)));
-            for (m, om) in o.into_iter().enumerate() {
-                store(&mut sc[k + m][col..col + 4], 0, om);
-            }
-            k += 4;
+    /// 8×8 transpose of rows.
+    #[inline(always)]
+    unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+        // t0 = a0 b0 a1 b1 | a4 b4 a5 b5, t1 = a2 b2 a3 b3 | a6 b6 a7 b7, t2/t3 the same of c, d, …
+        let mut t = r;
+        for i in 0..4 {
+            t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
         }
-        for (kk, f) in sc.iter_mut().enumerate().skip(k) {
-            for j in 0..4 {
-                f[col + j] = src[j][kk];
+        // u0 = a0 b0 c0 d0 | a4 …, u1 = column 1 | 5, u2 = 2 | 6, u3 = 3 | 7 (rows a–d); u4 … rows e–h
+        let mut u = r;
+        for m in 0..2 {
+            for h in 0..2 {
+                let (x, y) = (t[4 * m + h], t[4 * m + 2 + h]);
+                u[4 * m + 2 * h] = _mm256_shuffle_ps::<0x44>(x, y);
+                u[4 * m + 2 * h + 1] = _mm256_shuffle_ps::<0xee>(x, y);
             }
+        }
+        let mut o = r;
+        for i in 0..4 {
+            o[i] = _mm256_permute2f128_ps::<0x20>(u[i], u[4 + i]);
+            o[4 + i] = _mm256_permute2f128_ps::<0x31>(u[i], u[4 + i]);
+        }
+        o
+    }
+
+    impl Lanes for __m256 {
+        const W: usize = 8;
+        #[inline(always)]
+        unsafe fn fdn_chunk(ch: &Chunk, c: &FdnCoefs, lp: &mut [f32; LINES]) {
+            let k = fdn_lanes::<Self>(ch, c, lp, 0);
+            let k = fdn_lanes::<__m128>(ch, c, lp, k);
+            fdn_lanes::<f32>(ch, c, lp, k);
+        }
+        #[inline(always)]
+        unsafe fn ld(p: *const f32) -> Self {
+            _mm256_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn st(self, p: *mut f32) {
+            _mm256_storeu_ps(p, self)
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> Self {
+            _mm256_set1_ps(x)
+        }
+        #[inline(always)]
+        unsafe fn add(self, o: Self) -> Self {
+            _mm256_add_ps(self, o)
+        }
+        #[inline(always)]
+        unsafe fn sub(self, o: Self) -> Self {
+            _mm256_sub_ps(self, o)
+        }
+        #[inline(always)]
+        unsafe fn mul(self, o: Self) -> Self {
+            _mm256_mul_ps(self, o)
+        }
+        #[inline(always)]
+        unsafe fn neg(self) -> Self {
+            _mm256_xor_ps(self, _mm256_set1_ps(-0.0))
+        }
+        #[inline(always)]
+        unsafe fn flush(self) -> Self {
+            let abs = _mm256_and_ps(self, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff)));
+            _mm256_andnot_ps(
+                _mm256_cmp_ps::<_CMP_LT_OQ>(abs, _mm256_set1_ps(1e-20)),
+                self,
+            )
+        }
+        #[inline(always)]
+        unsafe fn to_frames(t: &mut [Self; LINES]) {
+            let mut u = *t;
+            for g in 0..2 {
+                let mut r = [t[0]; 8];
+                r.copy_from_slice(&t[8 * g..8 * g + 8]);
+                let o = transpose8(r);
+                for (f, of) in o.into_iter().enumerate() {
+                    u[2 * f + g] = of;
+                }
+            }
+            *t = u;
+        }
+        #[inline(always)]
+        unsafe fn to_lines(t: &mut [Self; LINES]) {
+            let mut u = *t;
+            for g in 0..2 {
+                let mut r = [t[0]; 8];
+                for (f, rf) in r.iter_mut().enumerate() {
+                    *rf = t[2 * f + g];
+                }
+                let o = transpose8(r);
+                for (j, oj) in o.into_iter().enumerate() {
+                    u[8 * g + j] = oj;
+                }
+            }
+            *t = u;
         }
     }
 
-    /// The inverse of [`gather4`]: lanes `col..col + 4` of the scratch into four lines' writes.
-    pub(super) fn scatter4(sc: &[[f32; LINES]], col: usize, dst: [&mut [f32]; 4]) {
-        let n = sc.len();
-        let mut k = 0;
-        while k + 4 <= n {
-            let o = transpose(std::array::from_fn(|m| load(&sc[k + m][col..col + 4], 0)));
-            for (j, oj) in o.into_iter().enumerate() {
-                store(&mut dst[j][k..k + 4], 0, oj);
-            }
-            k += 4;
+    /// 16×16 transpose of rows.
+    // AVX-512 intrinsics and `target_feature(enable = "avx512f")` are stable since Rust 1.89.
+    #[allow(clippy::incompatible_msrv)]
+    #[inline(always)]
+    unsafe fn transpose16(r: &mut [__m512; 16]) {
+        // t[2i], t[2i+1]: rows 2i, 2i+1 interleaved (columns 0 1 | 4 5 | … and 2 3 | 6 7 | …)
+        let mut t = *r;
+        for i in 0..8 {
+            t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
         }
-        for (kk, f) in sc.iter().enumerate().skip(k) {
-            for j in 0..4 {
-                dst[j][kk] = f[col + j];
+        // u[4m + c]: rows 4m … 4m+3 of columns c, c+4, c+8, c+12 (one per 128-bit lane)
+        let mut u = *r;
+        for m in 0..4 {
+            for h in 0..2 {
+                let x = _mm512_castps_pd(t[4 * m + h]);
+                let y = _mm512_castps_pd(t[4 * m + 2 + h]);
+                u[4 * m + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(x, y));
+                u[4 * m + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(x, y));
             }
+        }
+        // v[8h + c], c < 4: rows 8h … 8h+7 of columns c, c+8 (128-bit lanes: rows 8h…, c | 8h…, c+8 |
+        // 8h+4…, c | 8h+4…, c+8); v[8h + 4 + c]: the same of columns c+4, c+12
+        let mut v = *r;
+        for h in 0..2 {
+            for c in 0..4 {
+                let (x, y) = (u[8 * h + c], u[8 * h + 4 + c]);
+                v[8 * h + c] = _mm512_shuffle_f32x4::<0x88>(x, y);
+                v[8 * h + 4 + c] = _mm512_shuffle_f32x4::<0xdd>(x, y);
+            }
+        }
+        for c in 0..8 {
+            r[c] = _mm512_shuffle_f32x4::<0x88>(v[c], v[8 + c]);
+            r[8 + c] = _mm512_shuffle_f32x4::<0xdd>(v[c], v[8 + c]);
         }
     }
 
-    /// [`super::fdn_frame`] over every frame of `sc` (line reads in, line writes out), input `xb`, output into
-    /// `left`/`right`.
-    pub(super) fn run(
-        sc: &mut [[f32; LINES]],
-        xb: &[f32],
-        left: &mut [f32],
-        right: &mut [f32],
-        c: &FdnCoefs,
-        lp: &mut [f32; LINES],
-    ) {
-        let a: [__m128; 4] = std::array::from_fn(|q| load(&c.a, q));
-        let b: [__m128; 4] = std::array::from_fn(|q| load(&c.b, q));
-        let out_l: [__m128; 4] = std::array::from_fn(|q| sign_mask(&OUT_L, q));
-        let out_r: [__m128; 4] = std::array::from_fn(|q| sign_mask(&OUT_R, q));
-        let in_s: [__m128; 4] = std::array::from_fn(|q| sign_mask(&IN_SIGN, q));
-        let mut s: [__m128; 4] = std::array::from_fn(|q| load(lp, q));
-        let width = c.width;
-        // SAFETY (whole block): SSE2 is part of the x86_64 base ISA; register-only operations (the loads and
-        // stores go through `load`/`store` on bounds-checked slices).
-        unsafe {
-            let abs = _mm_castsi128_ps(_mm_set1_epi32(0x7fff_ffff));
-            let tiny = _mm_set1_ps(1e-20);
-            let quarter = _mm_set1_ps(0.25);
-            let neg13 = _mm_set_ps(-0.0, 0.0, -0.0, 0.0);
-            let neg23 = _mm_set_ps(-0.0, -0.0, 0.0, 0.0);
-            let sum16 = |v: &[__m128; 4], m: &[__m128; 4]| -> f32 {
-                let p: [__m128; 4] = std::array::from_fn(|q| _mm_xor_ps(v[q], m[q]));
-                let q4 = _mm_add_ps(_mm_add_ps(p[0], p[2]), _mm_add_ps(p[1], p[3]));
-                let t = _mm_add_ps(q4, _mm_movehl_ps(q4, q4));
-                _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps::<0b01>(t, t)))
-            };
-            for (((f, x), l), r) in sc
-                .iter_mut()
-                .zip(xb.iter())
-                .zip(left.iter_mut())
-                .zip(right.iter_mut())
-            {
-                let mut v: [__m128; 4] = std::array::from_fn(|q| load(f, q));
-                for q in 0..4 {
-                    v[q] = _mm_add_ps(_mm_mul_ps(a[q], v[q]), _mm_mul_ps(b[q], s[q]));
-                    s[q] = v[q];
-                }
-                let ol = sum16(&v, &out_l);
-                let or = sum16(&v, &out_r);
-                // Hadamard, stages h = 1, 2 (in rows), 4, 8 (across rows), as `hadamard16`
-                for vq in v.iter_mut() {
-                    let x = _mm_shuffle_ps::<0b10_10_00_00>(*vq, *vq);
-                    let y = _mm_shuffle_ps::<0b11_11_01_01>(*vq, *vq);
-                    *vq = _mm_add_ps(x, _mm_xor_ps(y, neg13));
-                    let x = _mm_movelh_ps(*vq, *vq);
-                    let y = _mm_movehl_ps(*vq, *vq);
-                    *vq = _mm_add_ps(x, _mm_xor_ps(y, neg23));
-                }
-                for (i, j) in [(0, 1), (2, 3), (0, 2), (1, 3)] {
-                    let (p, q) = (v[i], v[j]);
-                    v[i] = _mm_add_ps(p, q);
-                    v[j] = _mm_sub_ps(p, q);
-                }
-                let inj = _mm_set1_ps(0.25 * *x);
-                for q in 0..4 {
-                    let w = _mm_add_ps(_mm_mul_ps(v[q], quarter), _mm_xor_ps(inj, in_s[q]));
-                    let small = _mm_cmplt_ps(_mm_and_ps(w, abs), tiny);
-                    store(f, q, _mm_andnot_ps(small, w));
-                }
-                let mid = 0.5 * (ol + or) * 0.5;
-                let side = 0.5 * (ol - or) * 0.5 * width;
-                (*l, *r) = (mid + side, mid - side);
-            }
+    // AVX-512 intrinsics and `target_feature(enable = "avx512f")` are stable since Rust 1.89.
+    #[allow(clippy::incompatible_msrv)]
+    impl Lanes for __m512 {
+        const W: usize = 16;
+        #[inline(always)]
+        unsafe fn fdn_chunk(ch: &Chunk, c: &FdnCoefs, lp: &mut [f32; LINES]) {
+            let k = fdn_lanes::<Self>(ch, c, lp, 0);
+            let k = fdn_lanes::<__m256>(ch, c, lp, k);
+            let k = fdn_lanes::<__m128>(ch, c, lp, k);
+            fdn_lanes::<f32>(ch, c, lp, k);
         }
-        for (q, &v) in s.iter().enumerate() {
-            store(lp, q, v);
+        #[inline(always)]
+        unsafe fn ld(p: *const f32) -> Self {
+            _mm512_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn st(self, p: *mut f32) {
+            _mm512_storeu_ps(p, self)
+        }
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> Self {
+            _mm512_set1_ps(x)
+        }
+        #[inline(always)]
+        unsafe fn add(self, o: Self) -> Self {
+            _mm512_add_ps(self, o)
+        }
+        #[inline(always)]
+        unsafe fn sub(self, o: Self) -> Self {
+            _mm512_sub_ps(self, o)
+        }
+        #[inline(always)]
+        unsafe fn mul(self, o: Self) -> Self {
+            _mm512_mul_ps(self, o)
+        }
+        #[inline(always)]
+        unsafe fn neg(self) -> Self {
+            _mm512_castsi512_ps(_mm512_xor_si512(
+                _mm512_castps_si512(self),
+                _mm512_set1_epi32(i32::MIN),
+            ))
+        }
+        #[inline(always)]
+        unsafe fn flush(self) -> Self {
+            let big = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(_mm512_abs_ps(self), _mm512_set1_ps(1e-20));
+            _mm512_maskz_mov_ps(big, self)
+        }
+        #[inline(always)]
+        unsafe fn to_frames(t: &mut [Self; LINES]) {
+            transpose16(t);
+        }
+        #[inline(always)]
+        unsafe fn to_lines(t: &mut [Self; LINES]) {
+            transpose16(t);
         }
     }
 }
@@ -313,7 +624,9 @@ impl Diffuser {
     }
 
     /// Runs a block in place; the same per-sample arithmetic as [`Diffuser::tick`], in runs up to the ring wrap
-    /// (each slot is read before it is rewritten, so a run vectorizes over time).
+    /// (each slot is read before it is rewritten, so a run vectorizes over time; inlined, so that it vectorizes
+    /// with the caller's instruction set).
+    #[inline(always)]
     fn run(&mut self, mut x: &mut [f32]) {
         while !x.is_empty() {
             let n = x.len().min(self.buf.len() - self.pos);
@@ -327,6 +640,40 @@ impl Diffuser {
             }
             x = rest;
         }
+    }
+}
+
+/// The steady-state kernel, chosen once in [`Reverb::new`] from the CPU.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kernel {
+    /// No steady-state chunks: every frame through [`Reverb::tick`] (the reference in tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    PerFrame,
+    /// [`Reverb::steady_portable`].
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Sse2,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Kernel {
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                Kernel::Avx512
+            } else if std::arch::is_x86_feature_detected!("avx2") {
+                Kernel::Avx2
+            } else {
+                Kernel::Sse2
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Kernel::Portable
     }
 }
 
@@ -358,6 +705,8 @@ pub struct Reverb {
     /// diffused input.
     scratch: Box<[[f32; LINES]; CHUNK]>,
     xbuf: Box<[f32; CHUNK]>,
+    /// Steady-state kernel for this CPU.
+    kernel: Kernel,
 }
 
 impl Reverb {
@@ -407,6 +756,7 @@ impl Reverb {
             cleared: true,
             scratch: Box::new([[0.0; LINES]; CHUNK]),
             xbuf: Box::new([0.0; CHUNK]),
+            kernel: Kernel::detect(),
         };
         r.update_coefs();
         r
@@ -576,87 +926,186 @@ impl Reverb {
         out
     }
 
-    /// Steady state (nothing gliding or ramping, bypass fully on): processes up to [`CHUNK`] frames, at most the
-    /// shortest line, so every line read of the chunk precedes its writes. At rest all lengths and the
-    /// pre-delay are whole frames, so the reads are the same plain reads as in [`Reverb::tick`] and the frame
-    /// arithmetic is the shared [`fdn_frame`]: the samples equal the per-sample path's bit for bit, whatever
-    /// the block split. Returns the number of frames done.
+    /// Steady state (nothing gliding or ramping, bypass fully on): processes the block in chunks of up to
+    /// [`CHUNK`] frames, each at most the shortest line, so every line read of a chunk precedes its writes. At
+    /// rest all lengths and the pre-delay are whole frames, so the reads are the same plain reads as in
+    /// [`Reverb::tick`] and the frame arithmetic is [`fdn_frame`]'s: the samples equal the per-sample path's
+    /// bit for bit, whatever the block split and the kernel. Returns the number of frames done (all).
     fn process_steady(&mut self, left: &mut [f32], right: &mut [f32]) -> usize {
-        let shortest = self
-            .len
-            .iter()
-            .map(|l| l.value() as usize)
-            .min()
-            .unwrap_or(1);
-        // The chunk also stops at the first ring wrap, so every line's reads and writes are one contiguous run.
+        let total = left.len().min(right.len());
+        let len: [usize; LINES] = std::array::from_fn(|i| self.len[i].value() as usize);
+        let shortest = len.iter().copied().min().unwrap_or(1);
+        // pre-delay: all writes of a chunk precede its reads, so no read may reach a later write of the chunk
+        let pre_room = self.pre_mask + 1 - self.pre_frames.value() as usize;
         let mask = self.line_mask;
         let cap = mask + 1;
-        let ws = self.write & mask;
-        let starts: [usize; LINES] =
-            std::array::from_fn(|i| self.write.wrapping_sub(self.len[i].value() as usize) & mask);
-        let n = left.len().min(right.len()).min(CHUNK).min(shortest);
-        let n = starts.iter().fold(n.min(cap - ws), |m, s| m.min(cap - s));
-        let c = self.fdn_coefs();
-        let (left, right) = (&mut left[..n], &mut right[..n]);
-        // pre-delay (whole frames; may be 0, so write before read, frame by frame)
-        let xb = &mut self.xbuf[..n];
+        let mut done = 0;
+        while done < total {
+            // The chunk also stops at the first ring wrap, so every line's reads and writes are one contiguous
+            // run.
+            let ws = self.write & mask;
+            let starts: [usize; LINES] =
+                std::array::from_fn(|i| self.write.wrapping_sub(len[i]) & mask);
+            let n = (total - done).min(CHUNK).min(shortest).min(pre_room);
+            let n = starts.iter().fold(n.min(cap - ws), |m, s| m.min(cap - s));
+            let (l, r) = (&mut left[done..done + n], &mut right[done..done + n]);
+            match self.kernel {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: AVX-512F was detected in `new`.
+                Kernel::Avx512 => unsafe { self.steady_avx512(l, r, &starts, ws) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: AVX2 was detected in `new`.
+                Kernel::Avx2 => unsafe { self.steady_avx2(l, r, &starts, ws) },
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: SSE2 is part of the x86_64 base ISA.
+                Kernel::Sse2 => unsafe {
+                    self.steady_lanes::<core::arch::x86_64::__m128>(l, r, &starts, ws)
+                },
+                _ => self.steady_portable(l, r, &starts, ws),
+            }
+            self.write = self.write.wrapping_add(n);
+            self.counter += n as u64;
+            done += n;
+        }
+        done
+    }
+
+    /// Pre-delay (whole frames) and diffusers of a steady chunk into `xbuf`.
+    #[inline(always)]
+    fn steady_input(&mut self, left: &[f32], right: &[f32]) {
+        let n = left.len();
         let pd = self.pre_frames.value() as usize;
         let pm = self.pre_mask;
-        for ((x, l), r) in xb.iter_mut().zip(left.iter()).zip(right.iter()) {
-            self.pre[self.pre_write & pm] = 0.5 * (l + r);
-            *x = self.pre[self.pre_write.wrapping_sub(pd) & pm];
-            self.pre_write = self.pre_write.wrapping_add(1);
+        let pcap = pm + 1;
+        // All writes, then all reads (in contiguous runs up to the ring wrap): a read of frame `k` at
+        // `pre_write + k − pd` sees the value written at frame `k − pd` of this chunk if `pd ≤ k`, as frame by
+        // frame; if `pd > k` it is older, and no write of the chunk reaches it (`pd + n ≤ pre_cap`, see
+        // `process_steady`).
+        let mut k = 0;
+        while k < n {
+            let p = (self.pre_write + k) & pm;
+            let m = (n - k).min(pcap - p);
+            for ((d, l), r) in self.pre[p..p + m]
+                .iter_mut()
+                .zip(&left[k..k + m])
+                .zip(&right[k..k + m])
+            {
+                *d = 0.5 * (l + r);
+            }
+            k += m;
         }
+        let xb = &mut self.xbuf[..n];
+        let mut k = 0;
+        while k < n {
+            let p = self.pre_write.wrapping_add(k).wrapping_sub(pd) & pm;
+            let m = (n - k).min(pcap - p);
+            xb[k..k + m].copy_from_slice(&self.pre[p..p + m]);
+            k += m;
+        }
+        self.pre_write = self.pre_write.wrapping_add(n);
         for d in &mut self.diffusers {
             d.run(xb);
         }
-        // line reads, transposed to frame-major
+    }
+
+    /// A steady chunk with the vector kernel [`fdn_lanes`] (the frames left over by whole vectors one at a time,
+    /// with the one-lane `f32` kernel).
+    ///
+    /// # Safety
+    /// The CPU has `V`'s instruction set; `starts` and `ws` are those of [`Reverb::process_steady`] for
+    /// `left.len()` frames.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[inline(always)]
+    unsafe fn steady_lanes<V: Lanes>(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        starts: &[usize; LINES],
+        ws: usize,
+    ) {
+        self.steady_input(left, right);
+        let cap = self.line_mask + 1;
+        let base = self.lines.as_mut_ptr();
+        let ch = Chunk {
+            rd: std::array::from_fn(|i| base.add(i * cap + starts[i]) as *const f32),
+            wr: std::array::from_fn(|i| base.add(i * cap + ws)),
+            x: self.xbuf.as_ptr(),
+            l: left.as_mut_ptr(),
+            r: right.as_mut_ptr(),
+            n: left.len(),
+        };
+        let c = self.fdn_coefs();
+        V::fdn_chunk(&ch, &c, &mut self.lp_state);
+    }
+
+    /// [`Reverb::steady_lanes`] with AVX-512F.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F; the rest as [`Reverb::steady_lanes`].
+    #[cfg(target_arch = "x86_64")]
+    // AVX-512 intrinsics and `target_feature(enable = "avx512f")` are stable since Rust 1.89.
+    #[allow(clippy::incompatible_msrv)]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn steady_avx512(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        starts: &[usize; LINES],
+        ws: usize,
+    ) {
+        self.steady_lanes::<core::arch::x86_64::__m512>(left, right, starts, ws);
+    }
+
+    /// [`Reverb::steady_lanes`] with AVX2.
+    ///
+    /// # Safety
+    /// The CPU has AVX2; the rest as [`Reverb::steady_lanes`].
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn steady_avx2(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        starts: &[usize; LINES],
+        ws: usize,
+    ) {
+        self.steady_lanes::<core::arch::x86_64::__m256>(left, right, starts, ws);
+    }
+
+    /// A steady chunk without vector intrinsics (non-x86 targets): the line reads transposed into the
+    /// frame-major scratch, [`fdn_frame`] per frame, and the results transposed back into the lines.
+    fn steady_portable(
+        &mut self,
+        left: &mut [f32],
+        right: &mut [f32],
+        starts: &[usize; LINES],
+        ws: usize,
+    ) {
+        self.steady_input(left, right);
+        let n = left.len();
+        let cap = self.line_mask + 1;
+        let c = self.fdn_coefs();
         let sc = &mut self.scratch[..n];
-        for g in 0..LINES / 4 {
-            let src: [&[f32]; 4] = std::array::from_fn(|j| {
-                let i = 4 * g + j;
-                &self.lines[i * cap + starts[i]..i * cap + starts[i] + n]
-            });
-            #[cfg(target_arch = "x86_64")]
-            sse::gather4(sc, 4 * g, src);
-            #[cfg(not(target_arch = "x86_64"))]
-            for (k, f) in sc.iter_mut().enumerate() {
-                for j in 0..4 {
-                    f[4 * g + j] = src[j][k];
-                }
+        for (i, line) in self.lines.chunks_exact(cap).enumerate() {
+            for (f, &v) in sc.iter_mut().zip(&line[starts[i]..starts[i] + n]) {
+                f[i] = v;
             }
         }
         let mut lp = self.lp_state;
-        #[cfg(target_arch = "x86_64")]
-        sse::run(sc, xb, left, right, &c, &mut lp);
-        #[cfg(not(target_arch = "x86_64"))]
         for (((f, x), l), r) in sc
             .iter_mut()
-            .zip(xb.iter())
+            .zip(self.xbuf.iter())
             .zip(left.iter_mut())
             .zip(right.iter_mut())
         {
             (*l, *r) = fdn_frame(f, *x, &c, &mut lp);
         }
         self.lp_state = lp;
-        // line writes
-        for (g, grp) in self.lines.chunks_exact_mut(4 * cap).enumerate() {
-            let (l01, l23) = grp.split_at_mut(2 * cap);
-            let (l0, l1) = l01.split_at_mut(cap);
-            let (l2, l3) = l23.split_at_mut(cap);
-            let dst = [l0, l1, l2, l3].map(|l| &mut l[ws..ws + n]);
-            #[cfg(target_arch = "x86_64")]
-            sse::scatter4(sc, 4 * g, dst);
-            #[cfg(not(target_arch = "x86_64"))]
-            for (k, f) in sc.iter().enumerate() {
-                for (j, d) in dst.iter_mut().enumerate() {
-                    d[k] = f[4 * g + j];
-                }
+        for (i, line) in self.lines.chunks_exact_mut(cap).enumerate() {
+            for (d, f) in line[ws..ws + n].iter_mut().zip(sc.iter()) {
+                *d = f[i];
             }
         }
-        self.write = self.write.wrapping_add(n);
-        self.counter += n as u64;
-        n
     }
 }
 
@@ -695,7 +1144,7 @@ impl StereoProcessor for Reverb {
             }
             self.cleared = false;
             let ramp = self.ramping();
-            if !ramp && self.bypass.is_fully_on() {
+            if !ramp && self.bypass.is_fully_on() && self.kernel != Kernel::PerFrame {
                 i += self.process_steady(&mut left[i..n], &mut right[i..n]);
                 continue;
             }
@@ -717,7 +1166,89 @@ impl StereoProcessor for Reverb {
 mod tests {
     use super::*;
 
-    /// The SSE2 steady-state loop gives exactly the portable `fdn_frame`'s bits (state, writes and outputs).
+    /// The kernels this machine can run, besides [`Kernel::PerFrame`].
+    fn kernels() -> Vec<Kernel> {
+        #[allow(unused_mut)]
+        let mut k = vec![Kernel::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            k.push(Kernel::Sse2);
+            if std::arch::is_x86_feature_detected!("avx2") {
+                k.push(Kernel::Avx2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                k.push(Kernel::Avx512);
+            }
+        }
+        k
+    }
+
+    /// [`fdn_lanes`] with `V` (then the one-lane kernel for the rest) over frame-major `sc` (line reads in,
+    /// line writes out).
+    ///
+    /// # Safety
+    /// The CPU has `V`'s instruction set.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn lanes_on_frames<V: Lanes>(
+        sc: &mut [[f32; LINES]],
+        xb: &[f32],
+        left: &mut [f32],
+        right: &mut [f32],
+        c: &FdnCoefs,
+        lp: &mut [f32; LINES],
+    ) {
+        let n = sc.len();
+        let rd: Vec<Vec<f32>> = (0..LINES)
+            .map(|i| sc.iter().map(|f| f[i]).collect())
+            .collect();
+        let mut wr = vec![vec![0f32; n]; LINES];
+        let ch = Chunk {
+            rd: std::array::from_fn(|i| rd[i].as_ptr()),
+            wr: std::array::from_fn(|i| wr[i].as_mut_ptr()),
+            x: xb.as_ptr(),
+            l: left.as_mut_ptr(),
+            r: right.as_mut_ptr(),
+            n,
+        };
+        let k = fdn_lanes::<V>(&ch, c, lp, 0);
+        fdn_lanes::<f32>(&ch, c, lp, k);
+        for (k, f) in sc.iter_mut().enumerate() {
+            for (i, v) in f.iter_mut().enumerate() {
+                *v = wr[i][k];
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn lanes_on_frames_avx2(
+        sc: &mut [[f32; LINES]],
+        xb: &[f32],
+        left: &mut [f32],
+        right: &mut [f32],
+        c: &FdnCoefs,
+        lp: &mut [f32; LINES],
+    ) {
+        lanes_on_frames::<core::arch::x86_64::__m256>(sc, xb, left, right, c, lp);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[allow(clippy::incompatible_msrv)]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn lanes_on_frames_avx512(
+        sc: &mut [[f32; LINES]],
+        xb: &[f32],
+        left: &mut [f32],
+        right: &mut [f32],
+        c: &FdnCoefs,
+        lp: &mut [f32; LINES],
+    ) {
+        lanes_on_frames::<core::arch::x86_64::__m512>(sc, xb, left, right, c, lp);
+    }
+
+    /// Every vector kernel gives exactly the portable `fdn_frame`'s bits (state, writes and outputs), with
+    /// values around the denormal flush threshold and a frame count that is no multiple of a vector.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn sse_frames_equal_portable_frames() {
@@ -733,23 +1264,113 @@ mod tests {
             b: std::array::from_fn(|_| 0.5 * rnd()),
             width: 0.7,
         };
-        let n = 200;
-        let mut sc: Vec<[f32; LINES]> = (0..n)
+        let n = 203;
+        let sc0: Vec<[f32; LINES]> = (0..n)
             .map(|k| std::array::from_fn(|i| if (k + i) % 7 == 0 { 1e-21 } else { rnd() }))
             .collect();
         let xb: Vec<f32> = (0..n).map(|_| rnd()).collect();
         let lp0: [f32; LINES] = std::array::from_fn(|_| rnd());
-        let (mut sc2, mut lp, mut lp2) = (sc.clone(), lp0, lp0);
-        let (mut l, mut r) = (vec![0f32; n], vec![0f32; n]);
+        let (mut sc2, mut lp2) = (sc0.clone(), lp0);
         let (mut l2, mut r2) = (vec![0f32; n], vec![0f32; n]);
-        sse::run(&mut sc, &xb, &mut l, &mut r, &c, &mut lp);
         for k in 0..n {
             (l2[k], r2[k]) = fdn_frame(&mut sc2[k], xb[k], &c, &mut lp2);
         }
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&l), bits(&l2));
-        assert_eq!(bits(&r), bits(&r2));
-        assert_eq!(bits(&lp), bits(&lp2));
-        assert_eq!(bits(sc.as_flattened()), bits(sc2.as_flattened()));
+        for kernel in kernels() {
+            let (mut sc, mut lp) = (sc0.clone(), lp0);
+            let (mut l, mut r) = (vec![0f32; n], vec![0f32; n]);
+            // SAFETY: each kernel is run only where `kernels` found its instruction set.
+            unsafe {
+                match kernel {
+                    Kernel::Sse2 => lanes_on_frames::<core::arch::x86_64::__m128>(
+                        &mut sc, &xb, &mut l, &mut r, &c, &mut lp,
+                    ),
+                    Kernel::Avx2 => lanes_on_frames_avx2(&mut sc, &xb, &mut l, &mut r, &c, &mut lp),
+                    Kernel::Avx512 => {
+                        lanes_on_frames_avx512(&mut sc, &xb, &mut l, &mut r, &c, &mut lp)
+                    }
+                    _ => lanes_on_frames::<f32>(&mut sc, &xb, &mut l, &mut r, &c, &mut lp),
+                }
+            }
+            assert_eq!(bits(&l), bits(&l2), "{kernel:?}");
+            assert_eq!(bits(&r), bits(&r2), "{kernel:?}");
+            assert_eq!(bits(&lp), bits(&lp2), "{kernel:?}");
+            assert_eq!(
+                bits(sc.as_flattened()),
+                bits(sc2.as_flattened()),
+                "{kernel:?}"
+            );
+        }
+    }
+
+    /// Runs `rv` over the noise input in blocks of `sizes` (cycled), changing a parameter every 4,000 frames
+    /// (decay, size, damping, pre-delay, width, bypass; blocks are split there, so the output does not depend
+    /// on `sizes`), so both the per-frame and the steady paths are crossed; returns the output.
+    fn render(mut rv: Reverb, sizes: &[usize]) -> (Vec<f32>, Vec<f32>) {
+        const EVERY: usize = 4_000;
+        let n = 150_000;
+        let (mut l, mut r) = (
+            crate::dsp::test_noise(5, n, 0.5),
+            crate::dsp::test_noise(6, n, 0.5),
+        );
+        rv.set_enabled(true);
+        let (mut i, mut step) = (0, 0);
+        while i < n {
+            if i % EVERY == 0 {
+                let c = i / EVERY;
+                match c % 6 {
+                    0 => rv.set_decay_s(0.4 + (c % 7) as f32),
+                    1 => rv.set_size(0.5 + 0.1 * (c % 16) as f32),
+                    2 => rv.set_damping((c % 5) as f32 * 0.2),
+                    3 => rv.set_pre_delay_ms((c % 9) as f32 * 30.0),
+                    4 => rv.set_width((c % 4) as f32 * 0.3),
+                    _ => rv.set_enabled(c % 4 != 3),
+                }
+            }
+            let bs = sizes[step % sizes.len()].min(n - i).min(EVERY - i % EVERY);
+            rv.process(&mut l[i..i + bs], &mut r[i..i + bs]);
+            i += bs;
+            step += 1;
+        }
+        (l, r)
+    }
+
+    /// Every steady-state kernel this machine supports gives the per-frame path's bits over a long noise
+    /// input, for several block splits and with parameter changes (ramps and glides) in between.
+    #[test]
+    fn steady_kernels_equal_per_frame_path() {
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let mut bad = Vec::new();
+        for fs in [48_000.0, 44_100.0] {
+            let mut reference = Reverb::new(fs);
+            reference.kernel = Kernel::PerFrame;
+            let (rl, rr) = render(reference, &[1000]);
+            assert!(rl.iter().any(|&x| x.abs() > 1e-3));
+            for kernel in kernels() {
+                for sizes in [
+                    &[1usize][..],
+                    &[37],
+                    &[64],
+                    &[128],
+                    &[1000],
+                    &[256, 1, 37, 7, 500],
+                ] {
+                    let mut rv = Reverb::new(fs);
+                    rv.kernel = kernel;
+                    let (l, r) = render(rv, sizes);
+                    let first = |a: &[f32], b: &[f32]| {
+                        bits(a).iter().zip(bits(b)).position(|(x, y)| *x != y)
+                    };
+                    if first(&l, &rl).is_some() || first(&r, &rr).is_some() {
+                        bad.push(format!(
+                            "{kernel:?} {sizes:?} at {fs} Hz: {:?} {:?}",
+                            first(&l, &rl),
+                            first(&r, &rr)
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{bad:#?}");
     }
 }
