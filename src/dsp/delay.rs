@@ -243,63 +243,131 @@ impl Delay {
             && self.log2_high_cut.is_settled()
     }
 
-    /// Steady state (bypass fully on, [`Delay::settled`]): the rest of the block with the parameters, the read
-    /// offset and the filter states in locals. Every frame does [`Delay::tick`]'s operations in the same order
-    /// (same read, the same f64 filter arithmetic per lane, the shared [`line_input`]), so the output is the
-    /// same bit for bit whatever the block split.
+    /// Steady state (bypass fully on, [`Delay::settled`]): the rest of the block in chunks no longer than the
+    /// shortest read distance, so every line read of a chunk precedes the chunk's writes. Per chunk: all line
+    /// reads (the outputs), then the two feedback filter sections over the chunk as a skewed pipeline, then the
+    /// line inputs. Every frame does [`Delay::tick`]'s operations in the same order (same read, the same f64
+    /// filter arithmetic per lane with no f32 rounding between the sections, the shared [`line_input`]), so the
+    /// output is the same bit for bit whatever the block split.
     fn process_steady(&mut self, left: &mut [f32], right: &mut [f32]) {
         let (d, fb, p) = (
             self.time_frames.value(),
             self.feedback.value(),
             self.ping_pong.value(),
         );
+        // Frame j of a chunk starting at `write` reads back to `write + j − di` (whole `d`) or
+        // `write + j − di + 1` (Hermite: one frame newer); that must be older than `write`. The ring holds more
+        // than the longest read distance, so no read in a chunk meets a slot written earlier in the chunk.
+        let di = d as usize;
+        let span = if d == di as f32 {
+            di
+        } else {
+            di.saturating_sub(1)
+        }
+        .clamp(1, CHUNK);
         let (mask, mut write) = (self.mask, self.write);
         let line = &mut self.lines[..];
-        let frames = left.iter_mut().zip(right.iter_mut());
-        #[cfg(target_arch = "x86_64")]
-        {
-            // both channels in SSE2 lanes: the same f64 operations per lane, bit-identical
-            use super::svf::stereo::{frame_in, frame_out, Coefs2, State2};
-            let (kh, kl) = (Coefs2::new(&self.hp), Coefs2::new(&self.lp));
-            let (mut sh, mut sl) = (State2::load(&self.st[0]), State2::load(&self.st[1]));
-            for (l, r) in frames {
-                let y = read(line, mask, write, d);
-                if y == [0.0; 2] {
-                    sh.store(&mut self.st[0]);
-                    sl.store(&mut self.st[1]);
-                    for s in self.st.iter_mut().flatten() {
-                        s.flush();
-                    }
-                    (sh, sl) = (State2::load(&self.st[0]), State2::load(&self.st[1]));
-                }
-                let (fl, fr) = frame_out(sl.tick(&kl, sh.tick(&kh, frame_in(y[0], y[1]))));
-                line[write & mask] = line_input([*l, *r], [fl, fr], fb, p);
-                write = write.wrapping_add(1);
+        let mut ys = [[0.0f32; 2]; CHUNK];
+        let mut fs = [[0.0f32; 2]; CHUNK];
+        for (l, r) in left.chunks_mut(span).zip(right.chunks_mut(span)) {
+            let n = l.len().min(r.len());
+            let (ys, fs) = (&mut ys[..n], &mut fs[..n]);
+            for (j, y) in ys.iter_mut().enumerate() {
+                *y = read(line, mask, write.wrapping_add(j), d);
+            }
+            feedback_filters(&mut self.st, &self.hp, &self.lp, ys, fs);
+            for (j, ((l, r), (y, f))) in l
+                .iter_mut()
+                .zip(r.iter_mut())
+                .zip(ys.iter().zip(fs.iter()))
+                .enumerate()
+            {
+                line[write.wrapping_add(j) & mask] = line_input([*l, *r], *f, fb, p);
                 (*l, *r) = (y[0], y[1]);
             }
-            sh.store(&mut self.st[0]);
-            sl.store(&mut self.st[1]);
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let (hp, lp) = (self.hp, self.lp);
-            let mut st = self.st;
-            for (l, r) in frames {
-                let y = read(line, mask, write, d);
-                if y == [0.0; 2] {
-                    for s in st.iter_mut().flatten() {
-                        s.flush();
-                    }
-                }
-                let h = tick_stereo(&mut st[0], &hp, [y[0] as f64, y[1] as f64]);
-                let f = tick_stereo(&mut st[1], &lp, h);
-                line[write & mask] = line_input([*l, *r], [f[0] as f32, f[1] as f32], fb, p);
-                write = write.wrapping_add(1);
-                (*l, *r) = (y[0], y[1]);
-            }
-            self.st = st;
+            write = write.wrapping_add(n);
         }
         self.write = write;
+    }
+}
+
+/// Longest chunk of the steady loop (its stack scratch holds two chunks of stereo frames, 4 KiB).
+const CHUNK: usize = 256;
+
+/// The feedback filters (high-pass `st[0]`/`hp`, then low-pass `st[1]`/`lp`, f64 without rounding between
+/// them) over the line outputs `ys` of a chunk into `fs`; a silent frame (`y == 0` in both channels) flushes
+/// the filter states before that frame, as in [`Delay::tick`]. On x86_64 a skewed pipeline with both channels in
+/// SSE2 lanes: at step t the high-pass works on frame t and the low-pass on frame t − 1, so the two sections'
+/// recurrences overlap instead of waiting on each other; each section still sees the same inputs and flushes at
+/// the same frames, so the result is bit-identical.
+#[inline(always)]
+fn feedback_filters(
+    st: &mut [[SvfState; 2]; 2],
+    hp: &SvfCoefs,
+    lp: &SvfCoefs,
+    ys: &[[f32; 2]],
+    fs: &mut [[f32; 2]],
+) {
+    let n = ys.len().min(fs.len());
+    if n == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::svf::stereo::{frame_in, frame_out, Coefs2, State2};
+        #[inline(always)]
+        fn flush(s: &mut State2) {
+            let mut a = [SvfState::default(); 2];
+            s.store(&mut a);
+            a[0].flush();
+            a[1].flush();
+            *s = State2::load(&a);
+        }
+        let (kh, kl) = (Coefs2::new(hp), Coefs2::new(lp));
+        let (mut sh, mut sl) = (State2::load(&st[0]), State2::load(&st[1]));
+        // step 0: the high-pass alone on frame 0
+        let mut zprev = ys[0] == [0.0; 2];
+        if zprev {
+            flush(&mut sh);
+        }
+        let mut h = sh.tick(&kh, frame_in(ys[0][0], ys[0][1]));
+        // step t: low-pass on frame t − 1, high-pass on frame t
+        for t in 1..n {
+            let y = ys[t];
+            let z = y == [0.0; 2];
+            if zprev {
+                flush(&mut sl);
+            }
+            let (fl, fr) = frame_out(sl.tick(&kl, h));
+            fs[t - 1] = [fl, fr];
+            if z {
+                flush(&mut sh);
+            }
+            h = sh.tick(&kh, frame_in(y[0], y[1]));
+            zprev = z;
+        }
+        // step n: the low-pass alone on frame n − 1
+        if zprev {
+            flush(&mut sl);
+        }
+        let (fl, fr) = frame_out(sl.tick(&kl, h));
+        fs[n - 1] = [fl, fr];
+        sh.store(&mut st[0]);
+        sl.store(&mut st[1]);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let (hp, lp) = (*hp, *lp);
+        for (y, f) in ys.iter().zip(fs.iter_mut()) {
+            if *y == [0.0; 2] {
+                for s in st.iter_mut().flatten() {
+                    s.flush();
+                }
+            }
+            let h = tick_stereo(&mut st[0], &hp, [y[0] as f64, y[1] as f64]);
+            let v = tick_stereo(&mut st[1], &lp, h);
+            *f = [v[0] as f32, v[1] as f32];
+        }
     }
 }
 
