@@ -243,63 +243,161 @@ impl Delay {
             && self.log2_high_cut.is_settled()
     }
 
-    /// Steady state (bypass fully on, [`Delay::settled`]): the rest of the block with the parameters, the read
-    /// offset and the filter states in locals. Every frame does [`Delay::tick`]'s operations in the same order
-    /// (same read, the same f64 filter arithmetic per lane, the shared [`line_input`]), so the output is the
-    /// same bit for bit whatever the block split.
+    /// Steady state (bypass fully on, [`Delay::settled`]): the rest of the block in chunks no longer than the
+    /// shortest read distance, so every line read of a chunk precedes the chunk's writes. Per chunk: all line
+    /// reads (the outputs) first, then one loop that runs the two feedback filter sections as a skewed pipeline
+    /// and writes the line inputs behind them. Every frame does [`Delay::tick`]'s operations in the same order
+    /// (same read, the same f64 filter arithmetic per lane with no f32 rounding between the sections, the shared
+    /// [`line_input`]), so the output is the same bit for bit whatever the block split.
     fn process_steady(&mut self, left: &mut [f32], right: &mut [f32]) {
         let (d, fb, p) = (
             self.time_frames.value(),
             self.feedback.value(),
             self.ping_pong.value(),
         );
+        // Frame j of a chunk starting at `write` reads back to `write + j − di` (whole `d`) or
+        // `write + j − di + 1` (Hermite: one frame newer); that must be older than `write`. The ring holds more
+        // than the longest read distance, so no read in a chunk meets a slot written earlier in the chunk.
+        let di = d as usize;
+        let span = if d == di as f32 {
+            di
+        } else {
+            di.saturating_sub(1)
+        }
+        .clamp(1, CHUNK);
         let (mask, mut write) = (self.mask, self.write);
         let line = &mut self.lines[..];
-        let frames = left.iter_mut().zip(right.iter_mut());
-        #[cfg(target_arch = "x86_64")]
-        {
-            // both channels in SSE2 lanes: the same f64 operations per lane, bit-identical
-            use super::svf::stereo::{frame_in, frame_out, Coefs2, State2};
-            let (kh, kl) = (Coefs2::new(&self.hp), Coefs2::new(&self.lp));
-            let (mut sh, mut sl) = (State2::load(&self.st[0]), State2::load(&self.st[1]));
-            for (l, r) in frames {
-                let y = read(line, mask, write, d);
-                if y == [0.0; 2] {
-                    sh.store(&mut self.st[0]);
-                    sl.store(&mut self.st[1]);
-                    for s in self.st.iter_mut().flatten() {
-                        s.flush();
-                    }
-                    (sh, sl) = (State2::load(&self.st[0]), State2::load(&self.st[1]));
-                }
-                let (fl, fr) = frame_out(sl.tick(&kl, sh.tick(&kh, frame_in(y[0], y[1]))));
-                line[write & mask] = line_input([*l, *r], [fl, fr], fb, p);
-                write = write.wrapping_add(1);
-                (*l, *r) = (y[0], y[1]);
-            }
-            sh.store(&mut self.st[0]);
-            sl.store(&mut self.st[1]);
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let (hp, lp) = (self.hp, self.lp);
-            let mut st = self.st;
-            for (l, r) in frames {
-                let y = read(line, mask, write, d);
-                if y == [0.0; 2] {
-                    for s in st.iter_mut().flatten() {
-                        s.flush();
-                    }
-                }
-                let h = tick_stereo(&mut st[0], &hp, [y[0] as f64, y[1] as f64]);
-                let f = tick_stereo(&mut st[1], &lp, h);
-                line[write & mask] = line_input([*l, *r], [f[0] as f32, f[1] as f32], fb, p);
-                write = write.wrapping_add(1);
-                (*l, *r) = (y[0], y[1]);
-            }
-            self.st = st;
+        let mut ys = [[0.0f32; 2]; CHUNK];
+        for (l, r) in left.chunks_mut(span).zip(right.chunks_mut(span)) {
+            let n = l.len().min(r.len());
+            let ys = &mut ys[..n];
+            read_chunk(line, mask, write, d, ys);
+            filter_and_write(
+                &mut self.st,
+                (&self.hp, &self.lp),
+                (fb, p),
+                (line, mask, write),
+                ys,
+                (&mut l[..n], &mut r[..n]),
+            );
+            write = write.wrapping_add(n);
         }
         self.write = write;
+    }
+}
+
+/// Longest chunk of the steady loop (its stack scratch holds one chunk of stereo frames, 2 KiB).
+const CHUNK: usize = 256;
+
+/// The line reads of `ys.len()` consecutive frames starting at `write` (the same values as [`read`] per
+/// frame). Where the frames' read window does not wrap around the ring (nearly always) the interleaved samples
+/// are one contiguous run and the Hermite interpolation runs over it lane by lane (vectorised, the same f32
+/// operations per sample).
+#[inline(always)]
+fn read_chunk(line: &[[f32; 2]], mask: usize, write: usize, d: f32, ys: &mut [[f32; 2]]) {
+    let n = ys.len();
+    let di = d as usize;
+    let t = d - di as f32;
+    // oldest slot of frame 0's Hermite window (base − 2)
+    let r0 = write.wrapping_sub(di).wrapping_sub(2) & mask;
+    if r0 + n + 3 > line.len() {
+        for (j, y) in ys.iter_mut().enumerate() {
+            *y = read(line, mask, write.wrapping_add(j), d);
+        }
+        return;
+    }
+    // frame j: slots r0 + j (base − 2) … r0 + j + 3 (base + 1); sample k of frame j at 2·(r0 + j) + k
+    let src = line[r0..r0 + n + 3].as_flattened();
+    let out = ys.as_flattened_mut();
+    let m = out.len();
+    if t == 0.0 {
+        out.copy_from_slice(&src[4..4 + m]);
+    } else {
+        let (e, c, b, a) = (&src[..m], &src[2..2 + m], &src[4..4 + m], &src[6..6 + m]);
+        for (o, (((&a, &b), &c), &e)) in out.iter_mut().zip(a.iter().zip(b).zip(c).zip(e)) {
+            *o = hermite(a, b, c, e, t);
+        }
+    }
+}
+
+/// The feedback filters (high-pass `st[0]`, then low-pass `st[1]`, f64 without rounding between them) over
+/// the line outputs `ys` of a chunk, the line inputs written from them and the input frames `x`, and `x`
+/// replaced by `ys`. A silent frame (`y == 0` in both channels) flushes the filter states before that frame, as
+/// in [`Delay::tick`]. On x86_64 a skewed pipeline with both channels in SSE2 lanes: at step t the high-pass
+/// works on frame t and the low-pass on frame t − 1, so the two sections' recurrences overlap instead of waiting
+/// on each other (and the line write of frame t − 1 fills the gaps); each section still sees the same inputs and
+/// flushes at the same frames, so the result is bit-identical.
+#[inline(always)]
+fn filter_and_write(
+    st: &mut [[SvfState; 2]; 2],
+    (hp, lp): (&SvfCoefs, &SvfCoefs),
+    (fb, p): (f32, f32),
+    (line, mask, write): (&mut [[f32; 2]], usize, usize),
+    ys: &[[f32; 2]],
+    (xl, xr): (&mut [f32], &mut [f32]),
+) {
+    let n = ys.len().min(xl.len()).min(xr.len());
+    if n == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::svf::stereo::{frame_in, frame_out, Coefs2, State2};
+        #[inline(always)]
+        fn flush(s: &mut State2) {
+            let mut a = [SvfState::default(); 2];
+            s.store(&mut a);
+            a[0].flush();
+            a[1].flush();
+            *s = State2::load(&a);
+        }
+        let (kh, kl) = (Coefs2::new(hp), Coefs2::new(lp));
+        let (mut sh, mut sl) = (State2::load(&st[0]), State2::load(&st[1]));
+        // the low-pass on frame j, then frame j's line input and output
+        let mut finish = |sl: &mut State2, h, j: usize, z: bool| {
+            if z {
+                flush(sl);
+            }
+            let (fl, fr) = frame_out(sl.tick(&kl, h));
+            line[write.wrapping_add(j) & mask] = line_input([xl[j], xr[j]], [fl, fr], fb, p);
+            (xl[j], xr[j]) = (ys[j][0], ys[j][1]);
+        };
+        // step 0: the high-pass alone on frame 0
+        let mut zprev = ys[0] == [0.0; 2];
+        if zprev {
+            flush(&mut sh);
+        }
+        let mut h = sh.tick(&kh, frame_in(ys[0][0], ys[0][1]));
+        // step t: low-pass on frame t − 1, high-pass on frame t
+        for (t, y) in ys.iter().enumerate().take(n).skip(1) {
+            finish(&mut sl, h, t - 1, zprev);
+            let z = *y == [0.0; 2];
+            if z {
+                flush(&mut sh);
+            }
+            h = sh.tick(&kh, frame_in(y[0], y[1]));
+            zprev = z;
+        }
+        // step n: the low-pass alone on frame n − 1
+        finish(&mut sl, h, n - 1, zprev);
+        sh.store(&mut st[0]);
+        sl.store(&mut st[1]);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let (hp, lp) = (*hp, *lp);
+        for (j, y) in ys.iter().enumerate().take(n) {
+            if *y == [0.0; 2] {
+                for s in st.iter_mut().flatten() {
+                    s.flush();
+                }
+            }
+            let h = tick_stereo(&mut st[0], &hp, [y[0] as f64, y[1] as f64]);
+            let v = tick_stereo(&mut st[1], &lp, h);
+            let f = [v[0] as f32, v[1] as f32];
+            line[write.wrapping_add(j) & mask] = line_input([xl[j], xr[j]], f, fb, p);
+            (xl[j], xr[j]) = (y[0], y[1]);
+        }
     }
 }
 
@@ -348,6 +446,150 @@ impl StereoProcessor for Delay {
                 let m = self.bypass.tick();
                 left[i] = m * yl;
                 right[i] = m * yr;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::test_noise;
+
+    /// [`Delay::process`] without the steady path: every frame through [`Delay::tick`].
+    fn process_per_sample(d: &mut Delay, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len());
+        if n == 0 {
+            return;
+        }
+        d.fresh = false;
+        for i in 0..n {
+            if d.bypass.is_off() {
+                d.go_idle();
+                left[i..n].fill(0.0);
+                right[i..n].fill(0.0);
+                return;
+            }
+            d.cleared = false;
+            let (yl, yr) = d.tick(left[i], right[i]);
+            if d.bypass.is_fully_on() {
+                (left[i], right[i]) = (yl, yr);
+            } else {
+                let m = d.bypass.tick();
+                (left[i], right[i]) = (m * yl, m * yr);
+            }
+        }
+    }
+
+    /// Parameter changes applied before the block that starts at the given frame.
+    type Setup = fn(&mut Delay, usize);
+
+    /// The chunked steady path against the per-sample path, bit for bit, over long noise (with silent
+    /// stretches, so the lines fall silent and the loop filters get flushed) in several block sizes.
+    #[test]
+    fn steady_chunks_match_per_sample_bit_for_bit() {
+        let setups: [(&str, Setup); 7] = [
+            ("whole 1000, cuts, fb 0.9", |d, at| {
+                if at == 0 {
+                    d.set_time_frames(1000.0);
+                    d.set_feedback(0.9);
+                    d.set_low_cut_hz(200.0);
+                    d.set_high_cut_hz(3000.0);
+                }
+            }),
+            ("fractional 733.4, ping-pong, fb 0.95", |d, at| {
+                if at == 0 {
+                    d.set_time_frames(733.4);
+                    d.set_feedback(0.95);
+                    d.set_ping_pong(true);
+                }
+            }),
+            ("1 ms, ping-pong, fb 0.9", |d, at| {
+                if at == 0 {
+                    d.set_time_ms(1.0);
+                    d.set_feedback(0.9);
+                    d.set_ping_pong(true);
+                }
+            }),
+            ("fractional 2.5", |d, at| {
+                if at == 0 {
+                    d.set_time_frames(2.5);
+                    d.set_feedback(0.8);
+                }
+            }),
+            ("whole 2, ping-pong", |d, at| {
+                if at == 0 {
+                    d.set_time_frames(2.0);
+                    d.set_feedback(0.8);
+                    d.set_ping_pong(true);
+                }
+            }),
+            ("fractional 100.5, fb 0.1 (silent lines)", |d, at| {
+                if at == 0 {
+                    d.set_time_frames(100.5);
+                    d.set_feedback(0.1);
+                }
+            }),
+            ("changes mid-stream", |d, at| match at {
+                0 => {
+                    d.set_time_frames(500.0);
+                    d.set_feedback(0.7);
+                }
+                20_000..=24_999 => {
+                    d.set_time_frames(1500.25);
+                    d.set_ping_pong(true);
+                }
+                35_000..=39_999 => {
+                    d.set_low_cut_hz(300.0);
+                    d.set_high_cut_hz(2000.0);
+                    d.set_feedback(0.95);
+                }
+                45_000..=49_999 => {
+                    d.set_time_ms(1.0);
+                    d.set_ping_pong(false);
+                }
+                50_000..=54_999 => d.set_enabled(false),
+                55_000..=59_999 => {
+                    d.set_enabled(true);
+                    d.set_time_frames(47.7);
+                }
+                _ => {}
+            }),
+        ];
+        let n = 72_000;
+        let (mut src_l, mut src_r) = (test_noise(7, n, 0.5), test_noise(8, n, 0.5));
+        for i in (0..n).filter(|i| (i / 6000) % 3 == 2) {
+            (src_l[i], src_r[i]) = (0.0, 0.0);
+        }
+        for (name, setup) in setups {
+            for block in [1, 37, 64, 1000, 5000] {
+                let (mut a, mut b) = (Delay::new(48_000.0), Delay::new(48_000.0));
+                a.set_enabled(true);
+                b.set_enabled(true);
+                let (mut al, mut ar) = (src_l.clone(), src_r.clone());
+                let (mut bl, mut br) = (src_l.clone(), src_r.clone());
+                let mut at = 0;
+                while at < n {
+                    let m = block.min(n - at);
+                    // the same setter calls on both, at the block start (every block size starts a block in
+                    // each 5000-frame range of `setup`)
+                    setup(&mut a, at);
+                    setup(&mut b, at);
+                    a.process(&mut al[at..at + m], &mut ar[at..at + m]);
+                    process_per_sample(&mut b, &mut bl[at..at + m], &mut br[at..at + m]);
+                    at += m;
+                }
+                for i in 0..n {
+                    assert!(
+                        al[i].to_bits() == bl[i].to_bits() && ar[i].to_bits() == br[i].to_bits(),
+                        "{name}, blocks of {block}: frame {i} differs: ({}, {}) vs ({}, {})",
+                        al[i],
+                        ar[i],
+                        bl[i],
+                        br[i]
+                    );
+                }
+                assert!(al.iter().any(|&v| v != 0.0), "{name}: silent output");
             }
         }
     }
