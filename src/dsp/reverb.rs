@@ -22,7 +22,11 @@
 //! take narrower vectors, down to one frame. Elsewhere the line reads are transposed into a frame-major
 //! scratch and each frame runs `fdn_frame`. Every path does `fdn_frame`'s f32 operations per lane in its
 //! order (the output taps summed as a fixed pairwise tree, sign flips for the ±1 factors, no FMA), so the
-//! output does not depend on the block split or the CPU.
+//! output does not depend on the block split or the CPU. Measured at rest (48 kHz, 256-frame blocks):
+//! callgrind counts 74 instructions per frame with AVX2 and 177 with SSE2 (319 for the former SSE2 frame
+//! loop with its transposes through the scratch); valgrind does not run AVX-512, whose tile loop is 434
+//! instructions per 16 frames (27 per frame, against 58 with AVX2), about 43 per frame in all. Criterion on
+//! a Sapphire Rapids Xeon (AVX-512): 2.0 µs per 256-frame block, 7.8 ns per frame (was 5.3 µs).
 
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
 use super::StereoProcessor;
