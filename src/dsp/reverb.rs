@@ -508,8 +508,6 @@ mod x86 {
     }
 
     /// 16×16 transpose of rows.
-    // AVX-512 intrinsics and `target_feature(enable = "avx512f")` are stable since Rust 1.89.
-    #[allow(clippy::incompatible_msrv)]
     #[inline(always)]
     unsafe fn transpose16(r: &mut [__m512; 16]) {
         // t[2i], t[2i+1]: rows 2i, 2i+1 interleaved (columns 0 1 | 4 5 | … and 2 3 | 6 7 | …)
@@ -544,8 +542,6 @@ mod x86 {
         }
     }
 
-    // AVX-512 intrinsics and `target_feature(enable = "avx512f")` are stable since Rust 1.89.
-    #[allow(clippy::incompatible_msrv)]
     impl Lanes for __m512 {
         const W: usize = 16;
         #[inline(always)]
@@ -1047,8 +1043,6 @@ impl Reverb {
     /// # Safety
     /// The CPU has AVX-512F; the rest as [`Reverb::steady_lanes`].
     #[cfg(target_arch = "x86_64")]
-    // AVX-512 intrinsics and `target_feature(enable = "avx512f")` are stable since Rust 1.89.
-    #[allow(clippy::incompatible_msrv)]
     #[target_feature(enable = "avx512f")]
     unsafe fn steady_avx512(
         &mut self,
@@ -1238,7 +1232,6 @@ mod tests {
     }
 
     #[cfg(target_arch = "x86_64")]
-    #[allow(clippy::incompatible_msrv)]
     #[target_feature(enable = "avx512f")]
     unsafe fn lanes_on_frames_avx512(
         sc: &mut [[f32; LINES]],
