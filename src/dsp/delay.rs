@@ -11,9 +11,16 @@
 //! to silence (the caller mixes the dry signal) and then clears the lines.
 //!
 //! The two lines are one interleaved ring of stereo frames. While nothing ramps and the bypass is fully on,
-//! the rest of a block runs in a loop with the parameters and the filter states in locals (both channels'
-//! f64 filters in SSE2 lanes on x86_64); it does the per-sample path's operations in the same order, so the
-//! output does not depend on the block split.
+//! the rest of a block runs in chunks no longer than the shortest read distance (the delay time, one frame less
+//! for the Hermite read; at most 256 frames of stack scratch), so every read of a chunk precedes the writes that
+//! could reach it: first all the chunk's line reads (the outputs; a vectorised Hermite over the contiguous ring
+//! run), then one loop that runs the feedback high-pass and low-pass as a skewed pipeline (the high-pass on frame
+//! t while the low-pass does frame t − 1, both channels' f64 states in SSE2 lanes on x86_64, so the two
+//! recurrences overlap instead of waiting on each other) and writes each line input behind them. Every frame
+//! does the per-sample path's operations in the same order, so the output is bit-identical to it and does not
+//! depend on the block split. Measured on a 10 s render in 32 768-frame blocks: 500 ms (whole-frame read)
+//! 9.3 → 7.8 ns/frame, a fractional ping-pong time 14.1 → 8.4 ns/frame (best of 15; callgrind 127 → 120 and
+//! 175 → 134 instructions per frame).
 
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
 use super::svf::{tick_stereo, SvfCoefs, SvfKind, SvfState};
@@ -340,6 +347,7 @@ fn filter_and_write(
     if n == 0 {
         return;
     }
+    let (ys, xl, xr) = (&ys[..n], &mut xl[..n], &mut xr[..n]);
     #[cfg(target_arch = "x86_64")]
     {
         use super::svf::stereo::{frame_in, frame_out, Coefs2, State2};
@@ -363,15 +371,16 @@ fn filter_and_write(
             (xl[j], xr[j]) = (ys[j][0], ys[j][1]);
         };
         // step 0: the high-pass alone on frame 0
-        let mut zprev = ys[0] == [0.0; 2];
+        let silent = |y: [f32; 2]| y[0] == 0.0 && y[1] == 0.0;
+        let mut zprev = silent(ys[0]);
         if zprev {
             flush(&mut sh);
         }
         let mut h = sh.tick(&kh, frame_in(ys[0][0], ys[0][1]));
         // step t: low-pass on frame t − 1, high-pass on frame t
-        for (t, y) in ys.iter().enumerate().take(n).skip(1) {
+        for (t, &y) in ys.iter().enumerate().skip(1) {
             finish(&mut sl, h, t - 1, zprev);
-            let z = *y == [0.0; 2];
+            let z = silent(y);
             if z {
                 flush(&mut sh);
             }
@@ -524,12 +533,16 @@ mod tests {
                     d.set_ping_pong(true);
                 }
             }),
-            ("fractional 100.5, fb 0.1 (silent lines)", |d, at| {
-                if at == 0 {
-                    d.set_time_frames(100.5);
-                    d.set_feedback(0.1);
-                }
-            }),
+            (
+                "fractional 100.5, fb 0.1, low cut 8 kHz (silent lines, flushes)",
+                |d, at| {
+                    if at == 0 {
+                        d.set_time_frames(100.5);
+                        d.set_feedback(0.1);
+                        d.set_low_cut_hz(8000.0);
+                    }
+                },
+            ),
             ("changes mid-stream", |d, at| match at {
                 0 => {
                     d.set_time_frames(500.0);
@@ -577,8 +590,17 @@ mod tests {
                     setup(&mut b, at);
                     a.process(&mut al[at..at + m], &mut ar[at..at + m]);
                     process_per_sample(&mut b, &mut bl[at..at + m], &mut br[at..at + m]);
+                    // the filter states too: a missed flush changes them long before it reaches the output
+                    assert!(
+                        a.st == b.st,
+                        "{name}, blocks of {block}: filter states differ at frame {at}"
+                    );
                     at += m;
                 }
+                assert!(
+                    a.write == b.write && a.lines == b.lines,
+                    "{name}, blocks of {block}: lines differ"
+                );
                 for i in 0..n {
                     assert!(
                         al[i].to_bits() == bl[i].to_bits() && ar[i].to_bits() == br[i].to_bits(),
