@@ -475,7 +475,7 @@ fn meter_thread(
 
 /// Give the calling (meter) thread a lower scheduling priority than the audio thread, so on a small, busy
 /// machine the loudness work yields to the callback rather than competing with it. Best effort.
-fn lower_priority() {
+pub(crate) fn lower_priority() {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid has no preconditions; setpriority on our own thread id only changes its nice value.
     unsafe {

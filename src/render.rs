@@ -410,6 +410,7 @@ fn write_wav(
         out.finalize()
     });
     let peaks_thread = std::thread::spawn(move || -> Result<LoudnessReport> {
+        crate::player::lower_priority();
         for block in peaks_rx {
             peaks.add_interleaved_stereo(&block)?;
             if to_loudness.send(block).is_err() {
@@ -419,6 +420,7 @@ fn write_wav(
         Ok(peaks.finish())
     });
     let loudness_thread = std::thread::spawn(move || -> Result<LoudnessReport> {
+        crate::player::lower_priority();
         for block in loudness_rx {
             loudness.add_interleaved_stereo(&block)?;
             let _ = free_tx.send(block);

@@ -318,8 +318,6 @@ pub struct Engine {
     par_bufs: Option<Vec<[Vec<f32>; 2]>>,
     /// Scratch for the offline path: which tracks are audible in the current segment.
     live: Vec<bool>,
-    /// Scratch for route crossfades on the buses' side of the offline pipeline.
-    pipe_xbuf: Vec<f32>,
     /// The same per bus (used by effect buses), with `par_bufs`.
     par_bus_bufs: Option<Vec<[Vec<f32>; 2]>>,
 }
@@ -479,7 +477,6 @@ impl Engine {
             refused_commands: 0,
             par_bufs: None,
             live: Vec::new(),
-            pipe_xbuf: Vec::new(),
             par_bus_bufs: None,
             tracks,
         };
@@ -623,7 +620,6 @@ impl Engine {
         let bufs = |n: usize| on.then(|| (0..n).map(|_| [vec![0.0; m], vec![0.0; m]]).collect());
         self.par_bufs = bufs(self.tracks.len());
         self.live = vec![false; self.tracks.len()];
-        self.pipe_xbuf = vec![0.0; if on { m } else { 0 }];
         self.par_bus_bufs = bufs(self.buses.len());
     }
 
@@ -1181,19 +1177,11 @@ impl Engine {
     }
 }
 
-/// Frames per step of the offline pipeline (see [`Engine::render_segment_offline`]).
-const PIPE_STEP_FRAMES: usize = 8_192;
-
 impl Engine {
-    /// The offline render's segment (with [`Engine::set_offline_parallel`]): in steps of
-    /// [`PIPE_STEP_FRAMES`], pipelined over two threads — the buses and master of step `j` run while the tracks
-    /// of step `j + 1` are read and processed. Nothing on the tracks' side depends on the buses, each side
-    /// runs its steps in order on its own frames of the segment's buffers, and no command lands inside a
-    /// segment, so every strip sees exactly the frames it sees in the single-threaded engine (which gives
-    /// the same samples at any block size): the output is bit-identical.
+    /// The offline render's segment (with [`Engine::set_offline_parallel`]; the buffers are already cleared):
+    /// the tracks' side, then the buses' side, then the master. The same operations on every sample as the
+    /// single-threaded path, so the output is bit-identical.
     fn render_segment_offline(&mut self, seg: usize) {
-        let playing = self.transport.playing;
-        let pos = self.transport.position_frames;
         let Engine {
             tracks,
             buses,
@@ -1209,116 +1197,41 @@ impl Engine {
             par_bus_bufs,
             live,
             bus_order,
-            pipe_xbuf,
+            transport,
             ..
         } = self;
         let (Some(bufs), Some(bus_bufs)) = (par_bufs.as_mut(), par_bus_bufs.as_mut()) else {
             return;
         };
-        let nb = ins_l.len();
-        let steps = seg.div_ceil(PIPE_STEP_FRAMES).max(1);
-        // every buffer the two sides write, cut into the steps' frames
-        let mut out_l: Vec<&mut [f32]> = bus_l[..seg].chunks_mut(PIPE_STEP_FRAMES).collect();
-        let mut out_r: Vec<&mut [f32]> = bus_r[..seg].chunks_mut(PIPE_STEP_FRAMES).collect();
-        let (xb_tracks, xb_buses) = (xbuf, pipe_xbuf);
-        let mut step_ins_l: Vec<Vec<&mut [f32]>> =
-            (0..steps).map(|_| Vec::with_capacity(nb)).collect();
-        let mut step_ins_r: Vec<Vec<&mut [f32]>> =
-            (0..steps).map(|_| Vec::with_capacity(nb)).collect();
-        for (l, r) in ins_l.iter_mut().zip(ins_r.iter_mut()) {
-            for (j, (cl, cr)) in l[..seg]
-                .chunks_mut(PIPE_STEP_FRAMES)
-                .zip(r[..seg].chunks_mut(PIPE_STEP_FRAMES))
-                .enumerate()
-            {
-                step_ins_l[j].push(cl);
-                step_ins_r[j].push(cr);
-            }
-        }
-        let step_pos = |j: usize| pos + (j * PIPE_STEP_FRAMES) as u64;
-        for j in 0..steps {
-            let (il_now, il_next) = step_ins_l.split_at_mut(j + 1);
-            let (ir_now, ir_next) = step_ins_r.split_at_mut(j + 1);
-            let (ol_now, ol_next) = out_l.split_at_mut(j + 1);
-            let (or_now, or_next) = out_r.split_at_mut(j + 1);
-            let (il, ir, ol, or) = (
-                &mut il_now[j],
-                &mut ir_now[j],
-                &mut *ol_now[j],
-                &mut *or_now[j],
-            );
-            if j == 0 {
-                // the first step's tracks (later steps' tracks ran beside the previous step's buses)
-                ol.fill(0.0);
-                or.fill(0.0);
-                for x in il.iter_mut().chain(ir.iter_mut()) {
-                    x.fill(0.0);
-                }
-                let xb = &mut xb_tracks[..ol.len()];
-                offline_tracks(tracks, bufs, live, playing, step_pos(0), il, ir, ol, or, xb);
-            }
-            let frames = ol.len();
-            let mut buses_side = || {
-                offline_buses(
-                    buses,
-                    bus_order,
-                    bus_bufs,
-                    il,
-                    ir,
-                    ol,
-                    or,
-                    &mut xb_buses[..frames],
-                    (&mut track_l[..frames], &mut track_r[..frames]),
-                );
-                master.process(ol, or);
-            };
-            if j + 1 < steps {
-                let (il, ir) = (&mut il_next[0], &mut ir_next[0]);
-                let (ol, or) = (&mut *ol_next[0], &mut *or_next[0]);
-                let tracks_side = || {
-                    ol.fill(0.0);
-                    or.fill(0.0);
-                    for x in il.iter_mut().chain(ir.iter_mut()) {
-                        x.fill(0.0);
-                    }
-                    let xb = &mut xb_tracks[..ol.len()];
-                    offline_tracks(
-                        tracks,
-                        bufs,
-                        live,
-                        playing,
-                        step_pos(j + 1),
-                        il,
-                        ir,
-                        ol,
-                        or,
-                        xb,
-                    );
-                };
-                rayon::join(buses_side, tracks_side);
-            } else {
-                buses_side();
-            }
-        }
+        let (out_l, out_r) = (&mut bus_l[..seg], &mut bus_r[..seg]);
+        let xbuf = &mut xbuf[..seg];
+        let (playing, pos) = (transport.playing, transport.position_frames);
+        offline_tracks(
+            tracks, bufs, live, playing, pos, ins_l, ins_r, out_l, out_r, xbuf,
+        );
+        let scratch = (&mut track_l[..seg], &mut track_r[..seg]);
+        offline_buses(
+            buses, bus_order, bus_bufs, ins_l, ins_r, out_l, out_r, xbuf, scratch,
+        );
+        master.process(out_l, out_r);
     }
 }
 
-/// A track to process in an offline step, with its left and right buffers.
+/// A track to process in an offline segment, with its left and right buffers.
 type LiveTrack<'a> = (&'a mut Track, &'a mut [f32], &'a mut [f32]);
 
-/// The tracks' side of one offline step: sources and strip fronts on rayon's threads (four or two strips at a
-/// time, whose filter chains and compressors can share SIMD registers), then in track order the sends, fader,
-/// pan and sums into
+/// The tracks' side of an offline segment: sources and strip fronts on rayon's threads (four or two strips at
+/// a time, whose filter chains and compressors can share SIMD registers), then in track order the sends, fader, pan and sums into
 /// the buses (`ins_*`, one slice per bus) and the master (`out_*`).
 #[allow(clippy::too_many_arguments)]
-fn offline_tracks<'a>(
+fn offline_tracks(
     tracks: &mut [Track],
     bufs: &mut [[Vec<f32>; 2]],
     live: &mut [bool],
     playing: bool,
     pos: u64,
-    ins_l: &mut [&'a mut [f32]],
-    ins_r: &mut [&'a mut [f32]],
+    ins_l: &mut [Vec<f32>],
+    ins_r: &mut [Vec<f32>],
     out_l: &mut [f32],
     out_r: &mut [f32],
     xbuf: &mut [f32],
@@ -1412,16 +1325,16 @@ fn offline_tracks<'a>(
     }
 }
 
-/// The buses' side of one offline step (before the master): group buses in order; once every effect bus's
+/// The buses' side of an offline segment (before the master): group buses in order; once every effect bus's
 /// input is complete, the effect buses' effects and strip fronts side by side on rayon's threads, each into
 /// its own buffer; then their sends, faders and sums in bus order.
 #[allow(clippy::too_many_arguments)]
-fn offline_buses<'a>(
+fn offline_buses(
     buses: &mut [Bus],
     bus_order: &[usize],
     bufs: &mut [[Vec<f32>; 2]],
-    ins_l: &mut [&'a mut [f32]],
-    ins_r: &mut [&'a mut [f32]],
+    ins_l: &mut [Vec<f32>],
+    ins_r: &mut [Vec<f32>],
     out_l: &mut [f32],
     out_r: &mut [f32],
     xbuf: &mut [f32],
@@ -1489,7 +1402,7 @@ const SUM_STRETCH_FRAMES: usize = 2_048;
 
 /// Add a strip's output into its destination, crossfading from the previous one while a route change runs.
 #[allow(clippy::too_many_arguments)]
-fn route_out<S: AsMut<[f32]>>(
+fn route_out(
     output: Output,
     route: &mut Route,
     tl: &[f32],
@@ -1497,16 +1410,16 @@ fn route_out<S: AsMut<[f32]>>(
     xbuf: &mut [f32],
     bus_l: &mut [f32],
     bus_r: &mut [f32],
-    ins_l: &mut [S],
-    ins_r: &mut [S],
+    ins_l: &mut [Vec<f32>],
+    ins_r: &mut [Vec<f32>],
     off: usize,
 ) {
     let seg = tl.len();
     let Some(prev) = route.prev.filter(|_| !route.xfade.is_settled()) else {
         let (dl, dr) = match output {
             Output::Bus(b) => (
-                &mut ins_l[b as usize].as_mut()[off..off + seg],
-                &mut ins_r[b as usize].as_mut()[off..off + seg],
+                &mut ins_l[b as usize][off..off + seg],
+                &mut ins_r[b as usize][off..off + seg],
             ),
             Output::Master => (bus_l, bus_r),
         };
@@ -1520,8 +1433,8 @@ fn route_out<S: AsMut<[f32]>>(
     for (dest, new) in [(output, true), (prev, false)] {
         let (dl, dr) = match dest {
             Output::Bus(b) => (
-                &mut ins_l[b as usize].as_mut()[off..off + seg],
-                &mut ins_r[b as usize].as_mut()[off..off + seg],
+                &mut ins_l[b as usize][off..off + seg],
+                &mut ins_r[b as usize][off..off + seg],
             ),
             Output::Master => (&mut *bus_l, &mut *bus_r),
         };
