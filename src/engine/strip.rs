@@ -1030,16 +1030,82 @@ impl TrackStrip {
         self.process_back_at(left, right, ins_l, ins_r, 0);
     }
 
+    /// Whether the second part of the strip is at rest: the gate's audible gain, fader, pan and every send
+    /// settled and no meter to feed. It is then a fixed function of each frame, which
+    /// [`TrackStrip::back_at_rest_at`] applies through a shared reference (so the offline engine can run two
+    /// frame ranges of it at once).
+    pub(crate) fn back_at_rest(&self) -> bool {
+        !self.metering
+            && self.gate.is_settled()
+            && self.fader.is_settled()
+            && self.pan.is_settled()
+            && self
+                .sends
+                .iter()
+                .all(|s| s.pre.is_settled() && s.post.is_settled())
+    }
+
+    /// [`TrackStrip::process_back_at`] while [`TrackStrip::back_at_rest`]: the same operations per frame as its
+    /// settled branches.
+    pub(crate) fn back_at_rest_at<S: AsMut<[f32]>>(
+        &self,
+        left: &mut [f32],
+        right: &mut [f32],
+        ins_l: &mut [S],
+        ins_r: &mut [S],
+        off: usize,
+    ) {
+        let n = left.len();
+        let mono_send = if self.stereo {
+            1.0
+        } else {
+            pan_gains(0.0, false).0
+        };
+        let gate = self.gate.value();
+        let mut add_send = |bus: u16, g: f32, left: &[f32], right: &[f32]| {
+            let b = bus as usize;
+            if let (Some(dl), Some(dr)) = (ins_l.get_mut(b), ins_r.get_mut(b)) {
+                let (dl, dr) = (
+                    &mut dl.as_mut()[off..off + n],
+                    &mut dr.as_mut()[off..off + n],
+                );
+                for i in 0..n {
+                    dl[i] += left[i] * g;
+                    dr[i] += right[i] * g;
+                }
+            }
+        };
+        for s in self.sends.iter().filter(|s| s.pre.value() != 0.0) {
+            add_send(s.bus, s.pre.value() * gate * mono_send, left, right);
+        }
+        let g = self.fader.value() * gate;
+        let (gl, gr) = pan_gains(self.pan.value(), self.stereo);
+        let (a, b) = (g * gl, g * gr);
+        if a != 1.0 || b != 1.0 {
+            for i in 0..n {
+                left[i] *= a;
+                right[i] *= b;
+            }
+        }
+        for s in self.sends.iter().filter(|s| s.post.value() != 0.0) {
+            add_send(s.bus, s.post.value(), left, right);
+        }
+    }
+
     /// [`TrackStrip::process_back`] adding into the effect-bus inputs from frame `off` on (for a block that is
     /// part of a longer segment).
-    pub(crate) fn process_back_at(
+    pub(crate) fn process_back_at<S: AsMut<[f32]>>(
         &mut self,
         left: &mut [f32],
         right: &mut [f32],
-        ins_l: &mut [Vec<f32>],
-        ins_r: &mut [Vec<f32>],
+        ins_l: &mut [S],
+        ins_r: &mut [S],
         off: usize,
     ) {
+        if self.back_at_rest() {
+            self.back_at_rest_at(left, right, ins_l, ins_r, off);
+            return;
+        }
         let n = left.len();
         let stereo = self.stereo;
         // audible gain per sample
@@ -1063,7 +1129,10 @@ impl TrackStrip {
                 s.pre.skip(n);
                 continue;
             };
-            let (dl, dr) = (&mut dl[off..off + n], &mut dr[off..off + n]);
+            let (dl, dr) = (
+                &mut dl.as_mut()[off..off + n],
+                &mut dr.as_mut()[off..off + n],
+            );
             if s.pre.is_settled() && gate_settled {
                 // the same product per frame, all factors constant
                 let g = s.pre.value() * self.gate.value() * mono_send;
@@ -1110,7 +1179,10 @@ impl TrackStrip {
                 s.post.skip(n);
                 continue;
             };
-            let (dl, dr) = (&mut dl[off..off + n], &mut dr[off..off + n]);
+            let (dl, dr) = (
+                &mut dl.as_mut()[off..off + n],
+                &mut dr.as_mut()[off..off + n],
+            );
             if s.post.is_settled() {
                 let g = s.post.value();
                 for i in 0..n {
