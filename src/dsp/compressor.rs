@@ -61,7 +61,8 @@ pub struct Compressor {
     /// The CPU has AVX2 (the steady passes use it; same results).
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     avx2: bool,
-    /// The CPU has AVX-512F (the steady passes use it, 16 frames per instruction; same results).
+    /// The steady passes use AVX-512F (16 frames per instruction; same results): see
+    /// [`Compressor::set_avx512`].
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     avx512: bool,
 }
@@ -92,9 +93,6 @@ impl Compressor {
             avx2: std::arch::is_x86_feature_detected!("avx2"),
             #[cfg(not(target_arch = "x86_64"))]
             avx2: false,
-            #[cfg(target_arch = "x86_64")]
-            avx512: std::arch::is_x86_feature_detected!("avx512f"),
-            #[cfg(not(target_arch = "x86_64"))]
             avx512: false,
         };
         c.set_attack_ms(10.0);
@@ -118,6 +116,19 @@ impl Compressor {
         which(self).set(v, imm);
         if imm {
             self.update_derived();
+        }
+    }
+
+    /// Lets the steady passes use AVX-512 where the CPU has it (the same bits). Off by default, as for the
+    /// reverb ([`super::reverb::Reverb::set_avx512`]): the offline render turns it on.
+    pub fn set_avx512(&mut self, on: bool) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.avx512 = on && std::arch::is_x86_feature_detected!("avx512f");
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = on;
         }
     }
 
@@ -796,8 +807,8 @@ mod tests {
         for (vector, wide) in [(true, true), (true, false), (false, false)] {
             let mut quad = mk();
             for c in quad.iter_mut() {
+                c.set_avx512(wide);
                 c.avx2 &= vector;
-                c.avx512 &= wide;
             }
             let mut got = sig.clone();
             let mut got_gr = Vec::new();

@@ -138,7 +138,7 @@ unsafe fn detect_channel_avx512(h: &[[f32; TAPS_PER_PHASE]; 3], x: &[f32], peak:
 }
 
 /// Which build of the detector the CPU can run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Isa {
     Base,
     Avx,
@@ -224,6 +224,16 @@ pub struct Limiter {
 }
 
 impl Limiter {
+    /// Lets the detector use AVX-512 where the CPU has it (the same bits). Off by default, as for the reverb
+    /// ([`super::reverb::Reverb::set_avx512`]): the offline render turns it on.
+    pub fn set_avx512(&mut self, on: bool) {
+        self.isa = if on {
+            cpu_isa()
+        } else {
+            cpu_isa().min(Isa::Avx)
+        };
+    }
+
     /// New limiter: disabled, ceiling −1 dBTP, release 50 ms.
     pub fn new(sample_rate_hz: f32) -> Self {
         let lookahead = super::util::ms_to_frames(LOOKAHEAD_MS, sample_rate_hz).max(1);
@@ -235,7 +245,7 @@ impl Limiter {
             bypass: Bypass::new(sample_rate_hz),
             fresh: true,
             h: interpolator(),
-            isa: cpu_isa(),
+            isa: cpu_isa().min(Isa::Avx),
             ceiling_db: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, -1.0),
             ceiling_lin: 0.0,
             detector_idle: true,

@@ -661,10 +661,11 @@ enum Kernel {
 }
 
 impl Kernel {
-    fn detect() -> Self {
+    /// The widest kernel the CPU runs; AVX-512 only when `avx512` (see [`Reverb::set_avx512`]).
+    fn detect(avx512: bool) -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if avx512 && std::arch::is_x86_feature_detected!("avx512f") {
                 Kernel::Avx512
             } else if std::arch::is_x86_feature_detected!("avx2") {
                 Kernel::Avx2
@@ -673,7 +674,10 @@ impl Kernel {
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        Kernel::Portable
+        {
+            let _ = avx512;
+            Kernel::Portable
+        }
     }
 }
 
@@ -756,7 +760,7 @@ impl Reverb {
             cleared: true,
             scratch: Box::new([[0.0; LINES]; CHUNK]),
             xbuf: Box::new([0.0; CHUNK]),
-            kernel: Kernel::detect(),
+            kernel: Kernel::detect(false),
         };
         r.update_coefs();
         r
@@ -781,6 +785,16 @@ impl Reverb {
         self.damping.snap_to_target();
         self.width.snap_to_target();
         self.update_coefs();
+    }
+
+    /// Lets the steady path use AVX-512 where the CPU has it (the same bits as the narrower kernels). Off by
+    /// default: on a CPU that lowers its clock for 512-bit arithmetic, a few wide instructions per audio
+    /// callback slow every other processor on that core (the 64-strip real-time bench: 14.9× real time
+    /// without AVX-512 against 13.5× with it); the offline render turns it on, where it is faster overall.
+    pub fn set_avx512(&mut self, on: bool) {
+        if self.kernel != Kernel::PerFrame {
+            self.kernel = Kernel::detect(on);
+        }
     }
 
     /// Sets the decay time RT60 in seconds (0.1 … 30) at low frequencies.

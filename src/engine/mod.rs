@@ -614,6 +614,7 @@ impl Engine {
     /// buses and the master run on this thread in track order, exactly as the single-threaded engine does.
     /// Likewise the effect buses' reverbs/delays and strip fronts run side by side once the group buses are
     /// done, and are summed into the master in bus order.
+    /// It also lets the processors use AVX-512 where the CPU has it.
     /// Every operation on every sample is the same, so the output is bit-identical either way.
     pub fn set_offline_parallel(&mut self, on: bool) {
         let m = self.max_block_frames;
@@ -621,6 +622,17 @@ impl Engine {
         self.par_bufs = bufs(self.tracks.len());
         self.live = vec![false; self.tracks.len()];
         self.par_bus_bufs = bufs(self.buses.len());
+        // Offline, the widest vectors pay (see `Reverb::set_avx512` for why playback does without them).
+        for t in &mut self.tracks {
+            t.strip.set_avx512(on);
+        }
+        for b in &mut self.buses {
+            b.strip.set_avx512(on);
+            if let Fx::Reverb(r) = &mut b.fx {
+                r.set_avx512(on);
+            }
+        }
+        self.master.set_avx512(on);
     }
 
     /// Clear all meter accumulators.

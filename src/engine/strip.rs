@@ -916,6 +916,12 @@ impl TrackStrip {
         self.process_back(left, right, ins_l, ins_r);
     }
 
+    /// Lets the strip's processors use AVX-512 where the CPU has it (see
+    /// [`crate::dsp::reverb::Reverb::set_avx512`]); the offline engine turns it on.
+    pub(crate) fn set_avx512(&mut self, on: bool) {
+        self.dsp.comp.set_avx512(on);
+    }
+
     /// The first part of [`TrackStrip::process`]: trim, polarity, filters, EQ and dynamics in place (and the
     /// pre-fader meter). Touches nothing outside the strip, so the offline engine runs it for several
     /// tracks at once; [`TrackStrip::process_back`] must follow on the same buffers.
@@ -1245,6 +1251,14 @@ pub(crate) struct MasterStrip {
 }
 
 impl MasterStrip {
+    /// As [`TrackStrip::set_avx512`].
+    pub(crate) fn set_avx512(&mut self, on: bool) {
+        self.comp.set_avx512(on);
+        if let Some(l) = self.limiter.as_mut() {
+            l.set_avx512(on);
+        }
+    }
+
     pub(crate) fn new(state: &MasterState, ramp_frames: u32, sample_rate_hz: u32) -> Self {
         let fs = sample_rate_hz as f32;
         let mut eq = Eq4::new(fs);
