@@ -373,7 +373,7 @@ impl Compressor {
     /// on each, with the four ballistics recurrences in one loop (in the lanes of one AVX register where the
     /// CPU has AVX2, else interleaved), so the processor overlaps their latencies. Bit-identical to processing
     /// each alone. When any is not fully on at rest, or the lengths differ, two [`Compressor::process_pair`].
-    pub fn process_quad(c: [&mut Compressor; 4], io: [(&mut [f32], &mut [f32]); 4]) {
+    pub fn process_quad(mut c: [&mut Compressor; 4], mut io: [(&mut [f32], &mut [f32]); 4]) {
         let n = io[0].0.len();
         let ok = n > 0
             && io.iter().all(|(l, r)| l.len() == n && r.len() == n)
@@ -385,8 +385,6 @@ impl Compressor {
             Compressor::process_pair(x, y, ix, iy);
             return;
         }
-        let mut c = c;
-        let mut io = io;
         for c in c.iter_mut() {
             c.fresh = false;
             c.idle = false;

@@ -190,7 +190,7 @@ pub struct Limiter {
     bypass: Bypass,
     fresh: bool,
     h: [[f32; TAPS_PER_PHASE]; 3],
-    /// Detector through its AVX build (x86-64 CPUs that have it).
+    /// The detector build in use: the widest the CPU has, AVX-512 only after `set_avx512(true)`.
     isa: Isa,
     ceiling_db: Smoother,
     ceiling_lin: f32,

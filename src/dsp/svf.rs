@@ -352,18 +352,7 @@ impl Chain {
         }
         self.round_after[self.len - 1] = true;
         #[cfg(target_arch = "x86_64")]
-        {
-            match self.len {
-                1 => run_skewed::<1>(self, left, right),
-                2 => run_skewed::<2>(self, left, right),
-                3 => run_skewed::<3>(self, left, right),
-                4 => run_skewed::<4>(self, left, right),
-                5 => run_skewed::<5>(self, left, right),
-                6 => run_skewed::<6>(self, left, right),
-                7 => run_skewed::<7>(self, left, right),
-                _ => run_skewed::<8>(self, left, right),
-            }
-        }
+        skew::run_sse2(self, left, right);
         #[cfg(not(target_arch = "x86_64"))]
         self.run_reference(left, right);
     }
@@ -387,71 +376,6 @@ impl Chain {
     }
 }
 
-/// The chain as a skewed pipeline: at step `t` section `s` works on frame `t − s`, so the sections of one step
-/// are independent of each other and only each section's own state recurrence links the steps. Frame by frame
-/// (every section on the same frame) each frame waits on the whole cascade's latency; skewed, the processor
-/// overlaps all sections. Every section still sees the same inputs in the same order, so the result is
-/// bit-identical to [`Chain::run_reference`]. Both channels in SSE2 lanes (x86_64 base ISA).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn run_skewed<const K: usize>(ch: &mut Chain, left: &mut [f32], right: &mut [f32]) {
-    use core::arch::x86_64::*;
-    use stereo::{frame_in, frame_out, Coefs2, State2};
-    let n = left.len().min(right.len());
-    if n < K {
-        ch.run_reference(&mut left[..n], &mut right[..n]);
-        return;
-    }
-    let c: [Coefs2; K] = std::array::from_fn(|s| Coefs2::new(&ch.coefs[s]));
-    let mut st: [State2; K] = std::array::from_fn(|s| State2::load(&ch.st[s]));
-    let round: [bool; K] = std::array::from_fn(|s| ch.round_after[s]);
-    // f64 → f32 → f64 in both lanes
-    #[inline(always)]
-    fn round_f32(x: __m128d) -> __m128d {
-        // SAFETY: SSE2 is part of the x86_64 base ISA; register-only operations.
-        unsafe { _mm_cvtps_pd(_mm_cvtpd_ps(x)) }
-    }
-    // SAFETY: as above.
-    let mut pipe: [__m128d; K] = unsafe { [_mm_setzero_pd(); K] };
-    // Prologue: steps 0 .. K−1, sections 0 ..= t active.
-    for t in 0..K - 1 {
-        pipe[0] = frame_in(left[t], right[t]);
-        for s in (0..=t).rev() {
-            let mut y = st[s].tick(&c[s], pipe[s]);
-            if round[s] {
-                y = round_f32(y);
-            }
-            pipe[s + 1] = y;
-        }
-    }
-    // Steady part: every section active; section K−1 finishes frame t − K + 1.
-    for t in K - 1..n {
-        pipe[0] = frame_in(left[t], right[t]);
-        for s in (0..K).rev() {
-            let y = st[s].tick(&c[s], pipe[s]);
-            if s + 1 < K {
-                pipe[s + 1] = if round[s] { round_f32(y) } else { y };
-            } else {
-                (left[t + 1 - K], right[t + 1 - K]) = frame_out(y);
-            }
-        }
-    }
-    // Epilogue: steps n .. n+K−2, sections whose frame t − s is still < n.
-    for t in n..n + K - 1 {
-        for s in (t + 1 - n..K).rev() {
-            let y = st[s].tick(&c[s], pipe[s]);
-            if s + 1 < K {
-                pipe[s + 1] = if round[s] { round_f32(y) } else { y };
-            } else {
-                (left[t + 1 - K], right[t + 1 - K]) = frame_out(y);
-            }
-        }
-    }
-    for (s, v) in st.iter().enumerate() {
-        v.store(&mut ch.st[s]);
-    }
-}
-
 /// Runs two chains with the same structure (length and rounding points) over two tracks' blocks at once:
 /// with AVX, both tracks' left and right channels share one 4-lane f64 register per section (the same f64
 /// operations per lane, so bit-identical to [`Chain::run`] on each). Chains of different structure, blocks of
@@ -463,183 +387,21 @@ pub fn run_pair(
     (lb, rb): (&mut [f32], &mut [f32]),
 ) {
     #[cfg(target_arch = "x86_64")]
-    {
-        let n = la.len();
-        let same = a.len == b.len
-            && a.len > 0
-            && a.round_after[..a.len - 1] == b.round_after[..b.len - 1]
-            && [ra.len(), lb.len(), rb.len()] == [n; 3];
-        if same && std::arch::is_x86_feature_detected!("avx") {
-            a.round_after[a.len - 1] = true;
-            b.round_after[b.len - 1] = true;
-            // SAFETY: AVX is present (checked just above).
-            unsafe {
-                match a.len {
-                    1 => pair_avx::run::<1>(a, b, la, ra, lb, rb),
-                    2 => pair_avx::run::<2>(a, b, la, ra, lb, rb),
-                    3 => pair_avx::run::<3>(a, b, la, ra, lb, rb),
-                    4 => pair_avx::run::<4>(a, b, la, ra, lb, rb),
-                    5 => pair_avx::run::<5>(a, b, la, ra, lb, rb),
-                    6 => pair_avx::run::<6>(a, b, la, ra, lb, rb),
-                    7 => pair_avx::run::<7>(a, b, la, ra, lb, rb),
-                    _ => pair_avx::run::<8>(a, b, la, ra, lb, rb),
-                }
-            }
+    if std::arch::is_x86_feature_detected!("avx") {
+        let mut ch = [a, b];
+        let mut io = [la, ra, lb, rb];
+        if skew::prepare(&mut ch, &io) {
+            // SAFETY: AVX is present (checked just above); `prepare` checked the structures and lengths.
+            unsafe { skew::run_avx(&mut ch, &mut io) };
             return;
         }
+        let ([a, b], [la, ra, lb, rb]) = (ch, io);
+        a.run(la, ra);
+        b.run(lb, rb);
+        return;
     }
     a.run(la, ra);
     b.run(lb, rb);
-}
-
-/// The skewed pipeline of [`run_skewed`] for two tracks in AVX lanes `[La, Ra, Lb, Rb]`.
-#[cfg(target_arch = "x86_64")]
-mod pair_avx {
-    use super::{Chain, SvfCoefs, SvfState};
-    use core::arch::x86_64::*;
-
-    #[derive(Clone, Copy)]
-    struct C4 {
-        a1: __m256d,
-        a2: __m256d,
-        a3: __m256d,
-        m0: __m256d,
-        m1: __m256d,
-        m2: __m256d,
-    }
-
-    #[inline(always)]
-    unsafe fn coefs(a: &SvfCoefs, b: &SvfCoefs) -> C4 {
-        let f = |x: f64, y: f64| _mm256_set_pd(y, y, x, x);
-        C4 {
-            a1: f(a.a1, b.a1),
-            a2: f(a.a2, b.a2),
-            a3: f(a.a3, b.a3),
-            m0: f(a.m0, b.m0),
-            m1: f(a.m1, b.m1),
-            m2: f(a.m2, b.m2),
-        }
-    }
-
-    #[derive(Clone, Copy)]
-    struct S4 {
-        ic1: __m256d,
-        ic2: __m256d,
-    }
-
-    #[inline(always)]
-    unsafe fn load(a: &[SvfState; 2], b: &[SvfState; 2]) -> S4 {
-        S4 {
-            ic1: _mm256_set_pd(b[1].ic1, b[0].ic1, a[1].ic1, a[0].ic1),
-            ic2: _mm256_set_pd(b[1].ic2, b[0].ic2, a[1].ic2, a[0].ic2),
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn store(s: S4, a: &mut [SvfState; 2], b: &mut [SvfState; 2]) {
-        let (mut x, mut y) = ([0f64; 4], [0f64; 4]);
-        _mm256_storeu_pd(x.as_mut_ptr(), s.ic1);
-        _mm256_storeu_pd(y.as_mut_ptr(), s.ic2);
-        a[0].ic1 = x[0];
-        a[1].ic1 = x[1];
-        b[0].ic1 = x[2];
-        b[1].ic1 = x[3];
-        a[0].ic2 = y[0];
-        a[1].ic2 = y[1];
-        b[0].ic2 = y[2];
-        b[1].ic2 = y[3];
-    }
-
-    /// [`super::SvfState::tick`] on every lane (the same operations in the same order, no FMA).
-    #[inline(always)]
-    unsafe fn tick(s: &mut S4, c: &C4, v0: __m256d) -> __m256d {
-        let (ic1, ic2) = (s.ic1, s.ic2);
-        let v3 = _mm256_sub_pd(v0, ic2);
-        let v1 = _mm256_add_pd(_mm256_mul_pd(c.a1, ic1), _mm256_mul_pd(c.a2, v3));
-        let v2 = _mm256_add_pd(
-            _mm256_add_pd(ic2, _mm256_mul_pd(c.a2, ic1)),
-            _mm256_mul_pd(c.a3, v3),
-        );
-        let two = _mm256_set1_pd(2.0);
-        s.ic1 = _mm256_sub_pd(_mm256_mul_pd(two, v1), ic1);
-        s.ic2 = _mm256_sub_pd(_mm256_mul_pd(two, v2), ic2);
-        _mm256_add_pd(
-            _mm256_add_pd(_mm256_mul_pd(c.m0, v0), _mm256_mul_pd(c.m1, v1)),
-            _mm256_mul_pd(c.m2, v2),
-        )
-    }
-
-    #[inline(always)]
-    unsafe fn round_f32(x: __m256d) -> __m256d {
-        _mm256_cvtps_pd(_mm256_cvtpd_ps(x))
-    }
-
-    /// # Safety
-    /// The CPU must support AVX; `a` and `b` hold `K` sections with the same rounding points; all four
-    /// slices have the same length.
-    #[target_feature(enable = "avx")]
-    pub(super) unsafe fn run<const K: usize>(
-        a: &mut Chain,
-        b: &mut Chain,
-        la: &mut [f32],
-        ra: &mut [f32],
-        lb: &mut [f32],
-        rb: &mut [f32],
-    ) {
-        let n = la.len();
-        if n < K {
-            a.run_reference(la, ra);
-            b.run_reference(lb, rb);
-            return;
-        }
-        let c: [C4; K] = std::array::from_fn(|s| coefs(&a.coefs[s], &b.coefs[s]));
-        let mut st: [S4; K] = std::array::from_fn(|s| load(&a.st[s], &b.st[s]));
-        let round: [bool; K] = std::array::from_fn(|s| a.round_after[s]);
-        #[inline(always)]
-        unsafe fn input(la: &[f32], ra: &[f32], lb: &[f32], rb: &[f32], t: usize) -> __m256d {
-            _mm256_cvtps_pd(_mm_set_ps(rb[t], lb[t], ra[t], la[t]))
-        }
-        let mut pipe: [__m256d; K] = [_mm256_setzero_pd(); K];
-        for t in 0..K - 1 {
-            pipe[0] = input(la, ra, lb, rb, t);
-            for s in (0..=t).rev() {
-                let mut y = tick(&mut st[s], &c[s], pipe[s]);
-                if round[s] {
-                    y = round_f32(y);
-                }
-                pipe[s + 1] = y;
-            }
-        }
-        let mut out = [0f32; 4];
-        for t in K - 1..n {
-            pipe[0] = input(la, ra, lb, rb, t);
-            for s in (0..K).rev() {
-                let y = tick(&mut st[s], &c[s], pipe[s]);
-                if s + 1 < K {
-                    pipe[s + 1] = if round[s] { round_f32(y) } else { y };
-                } else {
-                    _mm_storeu_ps(out.as_mut_ptr(), _mm256_cvtpd_ps(y));
-                    let o = t + 1 - K;
-                    (la[o], ra[o], lb[o], rb[o]) = (out[0], out[1], out[2], out[3]);
-                }
-            }
-        }
-        for t in n..n + K - 1 {
-            for s in (t + 1 - n..K).rev() {
-                let y = tick(&mut st[s], &c[s], pipe[s]);
-                if s + 1 < K {
-                    pipe[s + 1] = if round[s] { round_f32(y) } else { y };
-                } else {
-                    _mm_storeu_ps(out.as_mut_ptr(), _mm256_cvtpd_ps(y));
-                    let o = t + 1 - K;
-                    (la[o], ra[o], lb[o], rb[o]) = (out[0], out[1], out[2], out[3]);
-                }
-            }
-        }
-        for (s, v) in st.iter().enumerate() {
-            store(*v, &mut a.st[s], &mut b.st[s]);
-        }
-    }
 }
 
 /// Runs four chains with the same structure over four tracks' blocks at once: with AVX-512F, the left and
@@ -650,164 +412,202 @@ pub fn run_quad(c: [&mut Chain; 4], io: [(&mut [f32], &mut [f32]); 4]) {
     let [c0, c1, c2, c3] = c;
     let [(l0, r0), (l1, r1), (l2, r2), (l3, r3)] = io;
     #[cfg(target_arch = "x86_64")]
-    {
-        let n = l0.len();
-        let len = c0.len;
-        let same_shape = |x: &Chain| {
-            x.len == len && x.round_after[..len.max(1) - 1] == c0.round_after[..len.max(1) - 1]
-        };
-        let same = len > 0
-            && [&*c1, &*c2, &*c3].into_iter().all(same_shape)
-            && [
-                r0.len(),
-                l1.len(),
-                r1.len(),
-                l2.len(),
-                r2.len(),
-                l3.len(),
-                r3.len(),
-            ] == [n; 7];
-        if same && avx512_detected() {
-            for x in [&mut *c0, &mut *c1, &mut *c2, &mut *c3] {
-                x.round_after[len - 1] = true;
-            }
-            let chains = [c0, c1, c2, c3];
-            let bufs = [l0, r0, l1, r1, l2, r2, l3, r3];
-            // SAFETY: AVX-512F is present (checked just above); the chains share their structure and the
-            // slices their length.
-            unsafe {
-                match len {
-                    1 => quad_avx512::run::<1>(chains, bufs),
-                    2 => quad_avx512::run::<2>(chains, bufs),
-                    3 => quad_avx512::run::<3>(chains, bufs),
-                    4 => quad_avx512::run::<4>(chains, bufs),
-                    5 => quad_avx512::run::<5>(chains, bufs),
-                    6 => quad_avx512::run::<6>(chains, bufs),
-                    7 => quad_avx512::run::<7>(chains, bufs),
-                    _ => quad_avx512::run::<8>(chains, bufs),
-                }
-            }
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        let mut ch = [c0, c1, c2, c3];
+        let mut io = [l0, r0, l1, r1, l2, r2, l3, r3];
+        if skew::prepare(&mut ch, &io) {
+            // SAFETY: AVX-512F is present (checked just above); `prepare` checked the structures and lengths.
+            unsafe { skew::run_avx512(&mut ch, &mut io) };
             return;
         }
+        let ([c0, c1, c2, c3], [l0, r0, l1, r1, l2, r2, l3, r3]) = (ch, io);
+        run_pair(c0, c1, (l0, r0), (l1, r1));
+        run_pair(c2, c3, (l2, r2), (l3, r3));
+        return;
     }
     run_pair(c0, c1, (l0, r0), (l1, r1));
     run_pair(c2, c3, (l2, r2), (l3, r3));
 }
 
-/// Whether the CPU has AVX-512F (cached after the first call).
+/// The chain as a skewed pipeline: at step `t` section `s` works on frame `t − s`, so the sections of one step
+/// are independent of each other and only each section's own state recurrence links the steps. Frame by frame
+/// (every section on the same frame) each frame waits on the whole cascade's latency; skewed, the processor
+/// overlaps all sections. Every section still sees the same inputs in the same order, so the result is
+/// bit-identical to [`Chain::run_reference`].
+///
+/// One loop serves every register width: the left and right channels of one track in SSE2 lanes (x86_64 base
+/// ISA, [`Chain::run`]), of two tracks in AVX lanes ([`run_pair`]) or of four in AVX-512 lanes ([`run_quad`]),
+/// lanes `[L0, R0, L1, R1, …]`. Each lane does exactly [`SvfState::tick`]'s f64 operations in the same order
+/// (no fused multiply-add).
 #[cfg(target_arch = "x86_64")]
-pub fn avx512_detected() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-}
-
-/// The skewed pipeline of [`run_skewed`] for four tracks in AVX-512 lanes `[La, Ra, Lb, Rb, Lc, Rc, Ld, Rd]`.
-#[cfg(target_arch = "x86_64")]
-mod quad_avx512 {
-    use super::{Chain, SvfCoefs, SvfState};
+mod skew {
+    use super::Chain;
     use core::arch::x86_64::*;
 
-    #[derive(Clone, Copy)]
-    struct C8 {
-        a1: __m512d,
-        a2: __m512d,
-        a3: __m512d,
-        m0: __m512d,
-        m1: __m512d,
-        m2: __m512d,
+    /// A register of f64 lanes for the left and right channels of one, two or four tracks, and the f32 frames it
+    /// exchanges with their buffers.
+    pub(super) trait Lanes {
+        type V: Copy;
+        unsafe fn splat_tracks(x: [f64; 4]) -> Self::V;
+        unsafe fn lanes(x: [f64; 8]) -> Self::V;
+        unsafe fn to_lanes(v: Self::V) -> [f64; 8];
+        unsafe fn zero() -> Self::V;
+        unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+        unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+        unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+        /// f64 → f32 → f64 in every lane.
+        unsafe fn round_f32(v: Self::V) -> Self::V;
+        /// Frame `t` of the buffers `[L0, R0, L1, R1, …]` (`t` in bounds).
+        unsafe fn input(io: &[&mut [f32]], t: usize) -> Self::V;
+        /// Writes frame `o` (in bounds).
+        unsafe fn output(io: &mut [&mut [f32]], o: usize, v: Self::V);
     }
 
-    #[inline(always)]
-    unsafe fn coefs(c: [&SvfCoefs; 4]) -> C8 {
-        let f = |g: fn(&SvfCoefs) -> f64| {
-            let v = c.map(g);
-            _mm512_set_pd(v[3], v[3], v[2], v[2], v[1], v[1], v[0], v[0])
-        };
-        C8 {
-            a1: f(|c| c.a1),
-            a2: f(|c| c.a2),
-            a3: f(|c| c.a3),
-            m0: f(|c| c.m0),
-            m1: f(|c| c.m1),
-            m2: f(|c| c.m2),
-        }
-    }
+    pub(super) struct Sse2;
+    pub(super) struct Avx;
+    pub(super) struct Avx512;
 
-    #[derive(Clone, Copy)]
-    struct S8 {
-        ic1: __m512d,
-        ic2: __m512d,
-    }
-
-    #[inline(always)]
-    unsafe fn load(s: [&[SvfState; 2]; 4]) -> S8 {
-        let (mut x, mut y) = ([0f64; 8], [0f64; 8]);
-        for k in 0..8 {
-            x[k] = s[k / 2][k % 2].ic1;
-            y[k] = s[k / 2][k % 2].ic2;
-        }
-        S8 {
-            ic1: _mm512_loadu_pd(x.as_ptr()),
-            ic2: _mm512_loadu_pd(y.as_ptr()),
-        }
-    }
-
-    #[inline(always)]
-    unsafe fn store(s: S8, d: [&mut [SvfState; 2]; 4]) {
-        let (mut x, mut y) = ([0f64; 8], [0f64; 8]);
-        _mm512_storeu_pd(x.as_mut_ptr(), s.ic1);
-        _mm512_storeu_pd(y.as_mut_ptr(), s.ic2);
-        for (t, st) in d.into_iter().enumerate() {
-            for ch in 0..2 {
-                st[ch].ic1 = x[2 * t + ch];
-                st[ch].ic2 = y[2 * t + ch];
-            }
-        }
-    }
-
-    /// [`super::SvfState::tick`] on every lane (the same operations in the same order, no FMA).
-    #[inline(always)]
-    unsafe fn tick(s: &mut S8, c: &C8, v0: __m512d) -> __m512d {
-        let (ic1, ic2) = (s.ic1, s.ic2);
-        let v3 = _mm512_sub_pd(v0, ic2);
-        let v1 = _mm512_add_pd(_mm512_mul_pd(c.a1, ic1), _mm512_mul_pd(c.a2, v3));
-        let v2 = _mm512_add_pd(
-            _mm512_add_pd(ic2, _mm512_mul_pd(c.a2, ic1)),
-            _mm512_mul_pd(c.a3, v3),
-        );
-        let two = _mm512_set1_pd(2.0);
-        s.ic1 = _mm512_sub_pd(_mm512_mul_pd(two, v1), ic1);
-        s.ic2 = _mm512_sub_pd(_mm512_mul_pd(two, v2), ic2);
-        _mm512_add_pd(
-            _mm512_add_pd(_mm512_mul_pd(c.m0, v0), _mm512_mul_pd(c.m1, v1)),
-            _mm512_mul_pd(c.m2, v2),
-        )
-    }
-
-    #[inline(always)]
-    unsafe fn round_f32(x: __m512d) -> __m512d {
-        _mm512_cvtps_pd(_mm512_cvtpd_ps(x))
-    }
-
-    /// # Safety
-    /// The CPU must support AVX-512F; the chains hold `K` sections with the same rounding points; all eight
-    /// slices (`[La, Ra, Lb, Rb, Lc, Rc, Ld, Rd]`) have the same length.
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn run<const K: usize>(ch: [&mut Chain; 4], io: [&mut [f32]; 8]) {
-        let n = io[0].len();
-        if n < K {
-            let [l0, r0, l1, r1, l2, r2, l3, r3] = io;
-            for (c, (l, r)) in ch.into_iter().zip([(l0, r0), (l1, r1), (l2, r2), (l3, r3)]) {
-                c.run_reference(l, r);
-            }
-            return;
-        }
-        let c: [C8; K] = std::array::from_fn(|s| coefs([0, 1, 2, 3].map(|t| &ch[t].coefs[s])));
-        let mut st: [S8; K] = std::array::from_fn(|s| load([0, 1, 2, 3].map(|t| &ch[t].st[s])));
-        let round: [bool; K] = std::array::from_fn(|s| ch[0].round_after[s]);
-        let io: [&mut [f32]; 8] = io.map(|x| &mut x[..n]);
+    impl Lanes for Sse2 {
+        type V = __m128d;
         #[inline(always)]
-        unsafe fn input(io: &[&mut [f32]; 8], t: usize) -> __m512d {
-            let x = |k: usize| *io[k].get_unchecked(t);
+        unsafe fn splat_tracks(x: [f64; 4]) -> __m128d {
+            _mm_set1_pd(x[0])
+        }
+        #[inline(always)]
+        unsafe fn lanes(x: [f64; 8]) -> __m128d {
+            _mm_set_pd(x[1], x[0])
+        }
+        #[inline(always)]
+        unsafe fn to_lanes(v: __m128d) -> [f64; 8] {
+            let mut x = [0f64; 8];
+            _mm_storeu_pd(x.as_mut_ptr(), v);
+            x
+        }
+        #[inline(always)]
+        unsafe fn zero() -> __m128d {
+            _mm_setzero_pd()
+        }
+        #[inline(always)]
+        unsafe fn add(a: __m128d, b: __m128d) -> __m128d {
+            _mm_add_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn sub(a: __m128d, b: __m128d) -> __m128d {
+            _mm_sub_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn mul(a: __m128d, b: __m128d) -> __m128d {
+            _mm_mul_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn round_f32(v: __m128d) -> __m128d {
+            _mm_cvtps_pd(_mm_cvtpd_ps(v))
+        }
+        #[inline(always)]
+        unsafe fn input(io: &[&mut [f32]], t: usize) -> __m128d {
+            let x = |k: usize| *io.get_unchecked(k).get_unchecked(t);
+            _mm_cvtps_pd(_mm_set_ps(0.0, 0.0, x(1), x(0)))
+        }
+        #[inline(always)]
+        unsafe fn output(io: &mut [&mut [f32]], o: usize, v: __m128d) {
+            let mut y = [0f32; 4];
+            _mm_storeu_ps(y.as_mut_ptr(), _mm_cvtpd_ps(v));
+            for (k, y) in y.iter().enumerate().take(2) {
+                *io.get_unchecked_mut(k).get_unchecked_mut(o) = *y;
+            }
+        }
+    }
+
+    impl Lanes for Avx {
+        type V = __m256d;
+        #[inline(always)]
+        unsafe fn splat_tracks(x: [f64; 4]) -> __m256d {
+            _mm256_set_pd(x[1], x[1], x[0], x[0])
+        }
+        #[inline(always)]
+        unsafe fn lanes(x: [f64; 8]) -> __m256d {
+            _mm256_loadu_pd(x.as_ptr())
+        }
+        #[inline(always)]
+        unsafe fn to_lanes(v: __m256d) -> [f64; 8] {
+            let mut x = [0f64; 8];
+            _mm256_storeu_pd(x.as_mut_ptr(), v);
+            x
+        }
+        #[inline(always)]
+        unsafe fn zero() -> __m256d {
+            _mm256_setzero_pd()
+        }
+        #[inline(always)]
+        unsafe fn add(a: __m256d, b: __m256d) -> __m256d {
+            _mm256_add_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn sub(a: __m256d, b: __m256d) -> __m256d {
+            _mm256_sub_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn mul(a: __m256d, b: __m256d) -> __m256d {
+            _mm256_mul_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn round_f32(v: __m256d) -> __m256d {
+            _mm256_cvtps_pd(_mm256_cvtpd_ps(v))
+        }
+        #[inline(always)]
+        unsafe fn input(io: &[&mut [f32]], t: usize) -> __m256d {
+            let x = |k: usize| *io.get_unchecked(k).get_unchecked(t);
+            _mm256_cvtps_pd(_mm_set_ps(x(3), x(2), x(1), x(0)))
+        }
+        #[inline(always)]
+        unsafe fn output(io: &mut [&mut [f32]], o: usize, v: __m256d) {
+            let mut y = [0f32; 4];
+            _mm_storeu_ps(y.as_mut_ptr(), _mm256_cvtpd_ps(v));
+            for (k, y) in y.iter().enumerate() {
+                *io.get_unchecked_mut(k).get_unchecked_mut(o) = *y;
+            }
+        }
+    }
+
+    impl Lanes for Avx512 {
+        type V = __m512d;
+        #[inline(always)]
+        unsafe fn splat_tracks(x: [f64; 4]) -> __m512d {
+            _mm512_set_pd(x[3], x[3], x[2], x[2], x[1], x[1], x[0], x[0])
+        }
+        #[inline(always)]
+        unsafe fn lanes(x: [f64; 8]) -> __m512d {
+            _mm512_loadu_pd(x.as_ptr())
+        }
+        #[inline(always)]
+        unsafe fn to_lanes(v: __m512d) -> [f64; 8] {
+            let mut x = [0f64; 8];
+            _mm512_storeu_pd(x.as_mut_ptr(), v);
+            x
+        }
+        #[inline(always)]
+        unsafe fn zero() -> __m512d {
+            _mm512_setzero_pd()
+        }
+        #[inline(always)]
+        unsafe fn add(a: __m512d, b: __m512d) -> __m512d {
+            _mm512_add_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn sub(a: __m512d, b: __m512d) -> __m512d {
+            _mm512_sub_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn mul(a: __m512d, b: __m512d) -> __m512d {
+            _mm512_mul_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn round_f32(v: __m512d) -> __m512d {
+            _mm512_cvtps_pd(_mm512_cvtpd_ps(v))
+        }
+        #[inline(always)]
+        unsafe fn input(io: &[&mut [f32]], t: usize) -> __m512d {
+            let x = |k: usize| *io.get_unchecked(k).get_unchecked(t);
             _mm512_cvtps_pd(_mm256_set_ps(
                 x(7),
                 x(6),
@@ -820,58 +620,185 @@ mod quad_avx512 {
             ))
         }
         #[inline(always)]
-        unsafe fn output(io: &mut [&mut [f32]; 8], o: usize, y: __m512d) {
-            let mut v = [0f32; 8];
-            _mm256_storeu_ps(v.as_mut_ptr(), _mm512_cvtpd_ps(y));
-            *io[0].get_unchecked_mut(o) = v[0];
-            *io[1].get_unchecked_mut(o) = v[1];
-            *io[2].get_unchecked_mut(o) = v[2];
-            *io[3].get_unchecked_mut(o) = v[3];
-            *io[4].get_unchecked_mut(o) = v[4];
-            *io[5].get_unchecked_mut(o) = v[5];
-            *io[6].get_unchecked_mut(o) = v[6];
-            *io[7].get_unchecked_mut(o) = v[7];
+        unsafe fn output(io: &mut [&mut [f32]], o: usize, v: __m512d) {
+            let mut y = [0f32; 8];
+            _mm256_storeu_ps(y.as_mut_ptr(), _mm512_cvtpd_ps(v));
+            for (k, y) in y.iter().enumerate() {
+                *io.get_unchecked_mut(k).get_unchecked_mut(o) = *y;
+            }
         }
-        let mut io = io;
-        let mut pipe: [__m512d; K] = [_mm512_setzero_pd(); K];
+    }
+
+    /// One section's coefficients, each track's in both of its lanes.
+    #[derive(Clone, Copy)]
+    struct Coefs<V> {
+        a1: V,
+        a2: V,
+        a3: V,
+        m0: V,
+        m1: V,
+        m2: V,
+    }
+
+    /// One section's integrator states, lane by lane.
+    #[derive(Clone, Copy)]
+    struct State<V> {
+        ic1: V,
+        ic2: V,
+    }
+
+    /// [`super::SvfState::tick`] on every lane (the same operations in the same order, no FMA).
+    #[inline(always)]
+    unsafe fn tick<L: Lanes>(s: &mut State<L::V>, c: &Coefs<L::V>, v0: L::V) -> L::V {
+        let (ic1, ic2) = (s.ic1, s.ic2);
+        let v3 = L::sub(v0, ic2);
+        let v1 = L::add(L::mul(c.a1, ic1), L::mul(c.a2, v3));
+        let v2 = L::add(L::add(ic2, L::mul(c.a2, ic1)), L::mul(c.a3, v3));
+        let two = L::splat_tracks([2.0; 4]);
+        s.ic1 = L::sub(L::mul(two, v1), ic1);
+        s.ic2 = L::sub(L::mul(two, v2), ic2);
+        L::add(L::add(L::mul(c.m0, v0), L::mul(c.m1, v1)), L::mul(c.m2, v2))
+    }
+
+    /// Whether the chains (at most four) can share one run: the same length and rounding points, and every
+    /// buffer (two per chain) the same length. If so, marks the last section of each as rounding (as
+    /// [`Chain::run`] does).
+    pub(super) fn prepare(ch: &mut [&mut Chain], io: &[&mut [f32]]) -> bool {
+        let len = ch[0].len;
+        let shape = |c: &Chain| {
+            c.len == len && c.round_after[..len.max(1) - 1] == ch[0].round_after[..len.max(1) - 1]
+        };
+        let n = io[0].len();
+        let ok = len > 0 && ch.iter().all(|c| shape(c)) && io.iter().all(|x| x.len() == n);
+        if ok {
+            for c in ch.iter_mut() {
+                c.round_after[len - 1] = true;
+            }
+        }
+        ok
+    }
+
+    /// The pipeline for `K` sections over as many chains as `L` has tracks, and their buffers `io`.
+    #[inline(always)]
+    unsafe fn run<L: Lanes, const K: usize>(ch: &mut [&mut Chain], io: &mut [&mut [f32]]) {
+        let n = io[0].len();
+        if n < K {
+            for (k, c) in ch.iter_mut().enumerate() {
+                if let [l, r] = &mut io[2 * k..2 * k + 2] {
+                    c.run_reference(l, r);
+                }
+            }
+            return;
+        }
+        let per_track = |s: usize, f: fn(&super::SvfCoefs) -> f64| {
+            let mut x = [0f64; 4];
+            for (k, c) in ch.iter().enumerate() {
+                x[k] = f(&c.coefs[s]);
+            }
+            L::splat_tracks(x)
+        };
+        let c: [Coefs<L::V>; K] = std::array::from_fn(|s| Coefs {
+            a1: per_track(s, |c| c.a1),
+            a2: per_track(s, |c| c.a2),
+            a3: per_track(s, |c| c.a3),
+            m0: per_track(s, |c| c.m0),
+            m1: per_track(s, |c| c.m1),
+            m2: per_track(s, |c| c.m2),
+        });
+        let mut st: [State<L::V>; K] = std::array::from_fn(|s| {
+            let (mut x, mut y) = ([0f64; 8], [0f64; 8]);
+            for (k, c) in ch.iter().enumerate() {
+                for lr in 0..2 {
+                    x[2 * k + lr] = c.st[s][lr].ic1;
+                    y[2 * k + lr] = c.st[s][lr].ic2;
+                }
+            }
+            State {
+                ic1: L::lanes(x),
+                ic2: L::lanes(y),
+            }
+        });
+        let round: [bool; K] = std::array::from_fn(|s| ch[0].round_after[s]);
+        let mut pipe: [L::V; K] = [L::zero(); K];
+        // Prologue: steps 0 .. K−1, sections 0 ..= t active.
         for t in 0..K - 1 {
-            pipe[0] = input(&io, t);
+            pipe[0] = L::input(io, t);
             for s in (0..=t).rev() {
-                let mut y = tick(&mut st[s], &c[s], pipe[s]);
+                let mut y = tick::<L>(&mut st[s], &c[s], pipe[s]);
                 if round[s] {
-                    y = round_f32(y);
+                    y = L::round_f32(y);
                 }
                 pipe[s + 1] = y;
             }
         }
+        // Steady part: every section active; section K−1 finishes frame t − K + 1.
         for t in K - 1..n {
-            pipe[0] = input(&io, t);
+            pipe[0] = L::input(io, t);
             for s in (0..K).rev() {
-                let y = tick(&mut st[s], &c[s], pipe[s]);
+                let y = tick::<L>(&mut st[s], &c[s], pipe[s]);
                 if s + 1 < K {
-                    pipe[s + 1] = if round[s] { round_f32(y) } else { y };
+                    pipe[s + 1] = if round[s] { L::round_f32(y) } else { y };
                 } else {
-                    output(&mut io, t + 1 - K, y);
+                    L::output(io, t + 1 - K, y);
                 }
             }
         }
+        // Epilogue: steps n .. n+K−2, sections whose frame t − s is still < n.
         for t in n..n + K - 1 {
             for s in (t + 1 - n..K).rev() {
-                let y = tick(&mut st[s], &c[s], pipe[s]);
+                let y = tick::<L>(&mut st[s], &c[s], pipe[s]);
                 if s + 1 < K {
-                    pipe[s + 1] = if round[s] { round_f32(y) } else { y };
+                    pipe[s + 1] = if round[s] { L::round_f32(y) } else { y };
                 } else {
-                    output(&mut io, t + 1 - K, y);
+                    L::output(io, t + 1 - K, y);
                 }
             }
         }
-        let [a, b, cc, d] = ch;
         for (s, v) in st.iter().enumerate() {
-            store(
-                *v,
-                [&mut a.st[s], &mut b.st[s], &mut cc.st[s], &mut d.st[s]],
-            );
+            let (x, y) = (L::to_lanes(v.ic1), L::to_lanes(v.ic2));
+            for (k, c) in ch.iter_mut().enumerate() {
+                for lr in 0..2 {
+                    c.st[s][lr].ic1 = x[2 * k + lr];
+                    c.st[s][lr].ic2 = y[2 * k + lr];
+                }
+            }
         }
+    }
+
+    /// [`run`] for the chains' length (1 ..= 8).
+    #[inline(always)]
+    unsafe fn by_len<L: Lanes>(ch: &mut [&mut Chain], io: &mut [&mut [f32]]) {
+        match ch[0].len {
+            1 => run::<L, 1>(ch, io),
+            2 => run::<L, 2>(ch, io),
+            3 => run::<L, 3>(ch, io),
+            4 => run::<L, 4>(ch, io),
+            5 => run::<L, 5>(ch, io),
+            6 => run::<L, 6>(ch, io),
+            7 => run::<L, 7>(ch, io),
+            _ => run::<L, 8>(ch, io),
+        }
+    }
+
+    /// One chain in SSE2 lanes (x86_64 base ISA).
+    pub(super) fn run_sse2(ch: &mut Chain, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len());
+        // SAFETY: SSE2 is part of the x86_64 base ISA; both buffers hold `n` frames.
+        unsafe { by_len::<Sse2>(&mut [ch], &mut [&mut left[..n], &mut right[..n]]) }
+    }
+
+    /// # Safety
+    /// The CPU must support AVX; [`prepare`] accepted the two chains and four buffers.
+    #[target_feature(enable = "avx")]
+    pub(super) unsafe fn run_avx(ch: &mut [&mut Chain; 2], io: &mut [&mut [f32]; 4]) {
+        by_len::<Avx>(ch, io)
+    }
+
+    /// # Safety
+    /// The CPU must support AVX-512F; [`prepare`] accepted the four chains and eight buffers.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn run_avx512(ch: &mut [&mut Chain; 4], io: &mut [&mut [f32]; 8]) {
+        by_len::<Avx512>(ch, io)
     }
 }
 

@@ -1388,12 +1388,8 @@ fn backs_at_rest<'a>(
         for (strip, bl, br) in tracks.iter_mut() {
             let (bl, br) = (&mut bl[a..b], &mut br[a..b]);
             strip.back_at_rest_at(bl, br, ins_l, ins_r, a);
-            let (dl, dr) = match strip.output {
-                Output::Bus(x) => (&mut ins_l[x as usize][a..b], &mut ins_r[x as usize][a..b]),
-                Output::Master => (&mut out_l[a..b], &mut out_r[a..b]),
-            };
-            add(dl, bl);
-            add(dr, br);
+            let out = (&mut out_l[a..b], &mut out_r[a..b]);
+            add_to_output(strip.output, (bl, br), out, ins_l, ins_r, a);
         }
         a = b;
     }
@@ -1490,15 +1486,7 @@ fn route_out(
 ) {
     let seg = tl.len();
     let Some(prev) = route.prev.filter(|_| !route.xfade.is_settled()) else {
-        let (dl, dr) = match output {
-            Output::Bus(b) => (
-                &mut ins_l[b as usize][off..off + seg],
-                &mut ins_r[b as usize][off..off + seg],
-            ),
-            Output::Master => (bus_l, bus_r),
-        };
-        add(dl, tl);
-        add(dr, tr);
+        add_to_output(output, (tl, tr), (bus_l, bus_r), ins_l, ins_r, off);
         return;
     };
     for x in xbuf.iter_mut() {
@@ -1518,6 +1506,28 @@ fn route_out(
             dr[i] += tr[i] * g;
         }
     }
+}
+
+/// Adds a strip's frames into its output with the route at rest: a bus's input from frame `off` on, or the
+/// master's buffers (`out`, already cut to these frames).
+fn add_to_output<S: AsMut<[f32]>>(
+    output: Output,
+    (tl, tr): (&[f32], &[f32]),
+    (out_l, out_r): (&mut [f32], &mut [f32]),
+    ins_l: &mut [S],
+    ins_r: &mut [S],
+    off: usize,
+) {
+    let n = tl.len();
+    let (dl, dr) = match output {
+        Output::Bus(b) => (
+            &mut ins_l[b as usize].as_mut()[off..off + n],
+            &mut ins_r[b as usize].as_mut()[off..off + n],
+        ),
+        Output::Master => (out_l, out_r),
+    };
+    add(dl, tl);
+    add(dr, tr);
 }
 
 #[inline]

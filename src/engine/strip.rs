@@ -1100,12 +1100,12 @@ impl TrackStrip {
 
     /// [`TrackStrip::process_back`] adding into the effect-bus inputs from frame `off` on (for a block that is
     /// part of a longer segment).
-    pub(crate) fn process_back_at<S: AsMut<[f32]>>(
+    pub(crate) fn process_back_at(
         &mut self,
         left: &mut [f32],
         right: &mut [f32],
-        ins_l: &mut [S],
-        ins_r: &mut [S],
+        ins_l: &mut [Vec<f32>],
+        ins_r: &mut [Vec<f32>],
         off: usize,
     ) {
         if self.back_at_rest() {
@@ -1135,10 +1135,7 @@ impl TrackStrip {
                 s.pre.skip(n);
                 continue;
             };
-            let (dl, dr) = (
-                &mut dl.as_mut()[off..off + n],
-                &mut dr.as_mut()[off..off + n],
-            );
+            let (dl, dr) = (&mut dl[off..off + n], &mut dr[off..off + n]);
             if s.pre.is_settled() && gate_settled {
                 // the same product per frame, all factors constant
                 let g = s.pre.value() * self.gate.value() * mono_send;
@@ -1185,10 +1182,7 @@ impl TrackStrip {
                 s.post.skip(n);
                 continue;
             };
-            let (dl, dr) = (
-                &mut dl.as_mut()[off..off + n],
-                &mut dr.as_mut()[off..off + n],
-            );
+            let (dl, dr) = (&mut dl[off..off + n], &mut dr[off..off + n]);
             if s.post.is_settled() {
                 let g = s.post.value();
                 for i in 0..n {

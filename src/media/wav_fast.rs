@@ -41,25 +41,15 @@ pub struct PlainWav {
     pub frames: u64,
 }
 
-/// Whether the CPU has AVX2 (for [`stereo24_avx2`]).
-#[cfg(target_arch = "x86_64")]
-fn stereo24_avx2_available() -> bool {
-    std::arch::is_x86_feature_detected!("avx2")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn stereo24_avx2_available() -> bool {
-    false
-}
-
 /// The 24-bit stereo conversion (the commonest stem format) 8 frames at a time: each 24-byte half of a
 /// 48-byte group is spread over one 128-bit lane (`vpermd`), its four 3-byte samples moved into the top three
 /// bytes of 32-bit lanes (`vpshufb`), sign-extended by an arithmetic shift, converted and scaled by 2^−23 —
 /// exactly the scalar `(i32 >> 8) as f32 / 8_388_608.0` (24-bit integers are exact in f32 and the scale is a
-/// power of two) — then de-interleaved. The tail goes through the scalar loop.
+/// power of two) — then de-interleaved. Returns how many frames it converted (whole groups; the caller's scalar
+/// loop does the rest).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn stereo24_avx2(src: &[u8], left: &mut [f32], right: &mut [f32]) {
+unsafe fn stereo24_avx2(src: &[u8], left: &mut [f32], right: &mut [f32]) -> usize {
     use core::arch::x86_64::*;
     let n = (src.len() / 6).min(left.len()).min(right.len());
     // groups of 8 frames whose 32-byte loads stay inside `src` (each reads 8 bytes past its 24)
@@ -81,7 +71,7 @@ unsafe fn stereo24_avx2(src: &[u8], left: &mut [f32], right: &mut [f32]) {
         let p = src.as_ptr().add(k * 6);
         let a = samples(p); // frames k..k+4: L0 R0 L1 R1 | L2 R2 L3 R3
         let b = samples(p.add(24)); // frames k+4..k+8
-                                    // L0 L1 L4 L5 | L2 L3 L6 L7, then lanes in order
+                                    // L0 L1 L4 L5 | L2 L3 L6 L7, then the 64-bit pairs in order
         let l = _mm256_shuffle_ps::<0b10_00_10_00>(a, b);
         let r = _mm256_shuffle_ps::<0b11_01_11_01>(a, b);
         let l = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(l)));
@@ -90,19 +80,7 @@ unsafe fn stereo24_avx2(src: &[u8], left: &mut [f32], right: &mut [f32]) {
         _mm256_storeu_ps(right.as_mut_ptr().add(k), r);
         k += 8;
     }
-    for ((fr, l), r) in src[k * 6..n * 6]
-        .chunks_exact(6)
-        .zip(left[k..n].iter_mut())
-        .zip(right[k..n].iter_mut())
-    {
-        *l = (i32::from_le_bytes([0, fr[0], fr[1], fr[2]]) >> 8) as f32 / 8_388_608.0;
-        *r = (i32::from_le_bytes([0, fr[3], fr[4], fr[5]]) >> 8) as f32 / 8_388_608.0;
-    }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn stereo24_avx2(_: &[u8], _: &mut [f32], _: &mut [f32]) {
-    unreachable!("only called where AVX2 was detected")
+    k
 }
 
 impl PlainWav {
@@ -140,13 +118,19 @@ impl PlainWav {
             (PCM, 16) => run::<2>(src, ch, left, right, |b| {
                 i16::from_le_bytes([b[0], b[1]]) as f32 / 32_768.0
             }),
-            (PCM, 24) if ch == 2 && stereo24_avx2_available() => {
-                // SAFETY: AVX2 is present (checked just above).
-                unsafe { stereo24_avx2(src, left, right) }
+            (PCM, 24) => {
+                #[allow(unused_mut)]
+                let mut done = 0;
+                #[cfg(target_arch = "x86_64")]
+                if ch == 2 && std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: AVX2 is present (checked just above).
+                    done = unsafe { stereo24_avx2(src, left, right) };
+                }
+                let (l, r) = (&mut left[done..], &mut right[done..]);
+                run::<3>(&src[done * 6..], ch, l, r, |b| {
+                    (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0
+                })
             }
-            (PCM, 24) => run::<3>(src, ch, left, right, |b| {
-                (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0
-            }),
             (PCM, 32) => run::<4>(src, ch, left, right, |b| {
                 (i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64 / 2_147_483_648.0) as f32
             }),
