@@ -24,26 +24,40 @@ pub enum SvfKind {
     HighShelf,
 }
 
-/// Coefficients of one SVF section: `a1..a3` (integrator update) and output mix `m0·v0 + m1·v1 + m2·v2`.
+/// Coefficients of one SVF section, in the state-space form the sample loops run.
+///
+/// Simper's tick, with `v3 = v0 − ic2`, `v1 = a1·ic1 + a2·v3`, `v2 = ic2 + a2·ic1 + a3·v3`, new states
+/// `2·v1 − ic1`, `2·v2 − ic2` and output `m0·v0 + m1·v1 + m2·v2`, is 17 operations. Substituting `v1` and `v2`
+/// gives the same linear system in 13:
+///
+/// ```text
+/// v3   = v0 − ic2
+/// ic1' = b·ic1 + c·v3              b = 2·a1 − 1, c = 2·a2
+/// ic2' = (ic2 + c·ic1) + e·v3      e = 2·a3
+/// y    = (y0·v0 + y1·ic1) + y3·v3  y0 = m0 + m2, y1 = m1·a1 + m2·a2, y3 = m1·a2 + m2·a3 − m2
+/// ```
+///
+/// The output is taken from `v3` rather than `ic2` so that a high-pass (`y0 = 0`) never subtracts two large,
+/// nearly equal products. Every path (scalar, SSE2, AVX, AVX-512) runs these operations in this order.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SvfCoefs {
-    a1: f64,
-    a2: f64,
-    a3: f64,
-    m0: f64,
-    m1: f64,
-    m2: f64,
+    b: f64,
+    c: f64,
+    e: f64,
+    y0: f64,
+    y1: f64,
+    y3: f64,
 }
 
 impl SvfCoefs {
     /// The identity section (output = input).
     pub const IDENTITY: SvfCoefs = SvfCoefs {
-        a1: 1.0,
-        a2: 0.0,
-        a3: 0.0,
-        m0: 1.0,
-        m1: 0.0,
-        m2: 0.0,
+        b: 1.0,
+        c: 0.0,
+        e: 0.0,
+        y0: 1.0,
+        y1: 0.0,
+        y3: 0.0,
     };
 
     /// Designs a section. `freq_hz` is clamped to [1 Hz, 0.49·fs]; `q` to [0.05, 50]; `gain_db` is used by the
@@ -73,12 +87,12 @@ impl SvfCoefs {
         let a2 = g * a1;
         let a3 = g * a2;
         SvfCoefs {
-            a1,
-            a2,
-            a3,
-            m0,
-            m1,
-            m2,
+            b: 2.0 * a1 - 1.0,
+            c: 2.0 * a2,
+            e: 2.0 * a3,
+            y0: m0 + m2,
+            y1: m1 * a1 + m2 * a2,
+            y3: m1 * a2 + m2 * a3 - m2,
         }
     }
 
@@ -87,27 +101,34 @@ impl SvfCoefs {
     /// `H = m0 + (m1·s + m2)/(s² + k·s + 1)` at `s = j·tan(π·f/fs)/g`, with `g` and `k` recovered from the
     /// integrator coefficients.
     pub fn magnitude_db(&self, sample_rate_hz: f64, freq_hz: f64) -> f64 {
-        let g = self.a2 / self.a1;
+        let (a1, a2, a3) = ((self.b + 1.0) / 2.0, self.c / 2.0, self.e / 2.0);
+        let g = a2 / a1;
         if g <= 0.0 {
             // identity section
-            return 20.0 * self.m0.abs().log10();
+            return 20.0 * self.y0.abs().log10();
         }
-        let k = (1.0 / self.a1 - 1.0 - g * g) / g;
+        let k = (1.0 / a1 - 1.0 - g * g) / g;
+        // the output mix back from y1 = m1·a1 + m2·a2 and y3 = m1·a2 − m2·(1 − a3), then m0 = y0 − m2
+        let det = -a1 * (1.0 - a3) - a2 * a2;
+        let m1 = (-(1.0 - a3) * self.y1 - a2 * self.y3) / det;
+        let m2 = (a1 * self.y3 - a2 * self.y1) / det;
+        let m0 = self.y0 - m2;
         let w = (std::f64::consts::PI * freq_hz.clamp(0.0, 0.4999 * sample_rate_hz)
             / sample_rate_hz)
             .tan()
             / g;
         let (dr, di) = (1.0 - w * w, k * w);
-        let (nr, ni) = (self.m0 * dr + self.m2, self.m0 * di + self.m1 * w);
+        let (nr, ni) = (m0 * dr + m2, m0 * di + m1 * w);
         10.0 * ((nr * nr + ni * ni) / (dr * dr + di * di)).log10()
     }
 
     /// Linear blend of the output mix towards the identity: `amount` 0 gives the identity output, 1 this
     /// section. The integrator part is kept, so the blend is stable per sample.
     pub fn blend_with_identity(mut self, amount: f64) -> Self {
-        self.m0 = 1.0 + amount * (self.m0 - 1.0);
-        self.m1 *= amount;
-        self.m2 *= amount;
+        // the output coefficients are linear in (m0, m1, m2), and the identity mix (1, 0, 0) gives (1, 0, 0)
+        self.y0 = 1.0 + amount * (self.y0 - 1.0);
+        self.y1 *= amount;
+        self.y3 *= amount;
         self
     }
 }
@@ -123,12 +144,11 @@ impl SvfState {
     /// Processes one sample.
     #[inline(always)]
     pub fn tick(&mut self, c: &SvfCoefs, v0: f64) -> f64 {
-        let v3 = v0 - self.ic2;
-        let v1 = c.a1 * self.ic1 + c.a2 * v3;
-        let v2 = self.ic2 + c.a2 * self.ic1 + c.a3 * v3;
-        self.ic1 = 2.0 * v1 - self.ic1;
-        self.ic2 = 2.0 * v2 - self.ic2;
-        c.m0 * v0 + c.m1 * v1 + c.m2 * v2
+        let (ic1, ic2) = (self.ic1, self.ic2);
+        let v3 = v0 - ic2;
+        self.ic1 = c.b * ic1 + c.c * v3;
+        self.ic2 = (ic2 + c.c * ic1) + c.e * v3;
+        (c.y0 * v0 + c.y1 * ic1) + c.y3 * v3
     }
 
     /// Flushes tiny state values to zero (call once per block).
@@ -155,11 +175,9 @@ pub fn tick_stereo(st: &mut [SvfState; 2], c: &SvfCoefs, v0: [f64; 2]) -> [f64; 
     let mut n2 = [0.0; 2];
     for k in 0..2 {
         let v3 = v0[k] - ic2[k];
-        let v1 = c.a1 * ic1[k] + c.a2 * v3;
-        let v2 = ic2[k] + c.a2 * ic1[k] + c.a3 * v3;
-        n1[k] = 2.0 * v1 - ic1[k];
-        n2[k] = 2.0 * v2 - ic2[k];
-        out[k] = c.m0 * v0[k] + c.m1 * v1 + c.m2 * v2;
+        n1[k] = c.b * ic1[k] + c.c * v3;
+        n2[k] = (ic2[k] + c.c * ic1[k]) + c.e * v3;
+        out[k] = (c.y0 * v0[k] + c.y1 * ic1[k]) + c.y3 * v3;
     }
     st[0].ic1 = n1[0];
     st[1].ic1 = n1[1];
@@ -180,12 +198,12 @@ pub mod stereo {
     /// Coefficients broadcast to both lanes.
     #[derive(Clone, Copy)]
     pub struct Coefs2 {
-        a1: __m128d,
-        a2: __m128d,
-        a3: __m128d,
-        m0: __m128d,
-        m1: __m128d,
-        m2: __m128d,
+        b: __m128d,
+        c: __m128d,
+        e: __m128d,
+        y0: __m128d,
+        y1: __m128d,
+        y3: __m128d,
     }
 
     impl Coefs2 {
@@ -196,12 +214,12 @@ pub mod stereo {
             // operations except the noted stores.
             unsafe {
                 Coefs2 {
-                    a1: _mm_set1_pd(c.a1),
-                    a2: _mm_set1_pd(c.a2),
-                    a3: _mm_set1_pd(c.a3),
-                    m0: _mm_set1_pd(c.m0),
-                    m1: _mm_set1_pd(c.m1),
-                    m2: _mm_set1_pd(c.m2),
+                    b: _mm_set1_pd(c.b),
+                    c: _mm_set1_pd(c.c),
+                    e: _mm_set1_pd(c.e),
+                    y0: _mm_set1_pd(c.y0),
+                    y1: _mm_set1_pd(c.y1),
+                    y3: _mm_set1_pd(c.y3),
                 }
             }
         }
@@ -249,14 +267,11 @@ pub mod stereo {
             // SAFETY: see `Coefs2::new`.
             unsafe {
                 let v3 = _mm_sub_pd(v0, ic2);
-                let v1 = _mm_add_pd(_mm_mul_pd(c.a1, ic1), _mm_mul_pd(c.a2, v3));
-                let v2 = _mm_add_pd(_mm_add_pd(ic2, _mm_mul_pd(c.a2, ic1)), _mm_mul_pd(c.a3, v3));
-                let two = _mm_set1_pd(2.0);
-                self.ic1 = _mm_sub_pd(_mm_mul_pd(two, v1), ic1);
-                self.ic2 = _mm_sub_pd(_mm_mul_pd(two, v2), ic2);
+                self.ic1 = _mm_add_pd(_mm_mul_pd(c.b, ic1), _mm_mul_pd(c.c, v3));
+                self.ic2 = _mm_add_pd(_mm_add_pd(ic2, _mm_mul_pd(c.c, ic1)), _mm_mul_pd(c.e, v3));
                 _mm_add_pd(
-                    _mm_add_pd(_mm_mul_pd(c.m0, v0), _mm_mul_pd(c.m1, v1)),
-                    _mm_mul_pd(c.m2, v2),
+                    _mm_add_pd(_mm_mul_pd(c.y0, v0), _mm_mul_pd(c.y1, ic1)),
+                    _mm_mul_pd(c.y3, v3),
                 )
             }
         }
@@ -632,12 +647,12 @@ mod skew {
     /// One section's coefficients, each track's in both of its lanes.
     #[derive(Clone, Copy)]
     struct Coefs<V> {
-        a1: V,
-        a2: V,
-        a3: V,
-        m0: V,
-        m1: V,
-        m2: V,
+        b: V,
+        c: V,
+        e: V,
+        y0: V,
+        y1: V,
+        y3: V,
     }
 
     /// One section's integrator states, lane by lane.
@@ -652,12 +667,9 @@ mod skew {
     unsafe fn tick<L: Lanes>(s: &mut State<L::V>, c: &Coefs<L::V>, v0: L::V) -> L::V {
         let (ic1, ic2) = (s.ic1, s.ic2);
         let v3 = L::sub(v0, ic2);
-        let v1 = L::add(L::mul(c.a1, ic1), L::mul(c.a2, v3));
-        let v2 = L::add(L::add(ic2, L::mul(c.a2, ic1)), L::mul(c.a3, v3));
-        let two = L::splat_tracks([2.0; 4]);
-        s.ic1 = L::sub(L::mul(two, v1), ic1);
-        s.ic2 = L::sub(L::mul(two, v2), ic2);
-        L::add(L::add(L::mul(c.m0, v0), L::mul(c.m1, v1)), L::mul(c.m2, v2))
+        s.ic1 = L::add(L::mul(c.b, ic1), L::mul(c.c, v3));
+        s.ic2 = L::add(L::add(ic2, L::mul(c.c, ic1)), L::mul(c.e, v3));
+        L::add(L::add(L::mul(c.y0, v0), L::mul(c.y1, ic1)), L::mul(c.y3, v3))
     }
 
     /// Whether the chains (at most four) can share one run: the same length and rounding points, and every
@@ -698,12 +710,12 @@ mod skew {
             L::splat_tracks(x)
         };
         let c: [Coefs<L::V>; K] = std::array::from_fn(|s| Coefs {
-            a1: per_track(s, |c| c.a1),
-            a2: per_track(s, |c| c.a2),
-            a3: per_track(s, |c| c.a3),
-            m0: per_track(s, |c| c.m0),
-            m1: per_track(s, |c| c.m1),
-            m2: per_track(s, |c| c.m2),
+            b: per_track(s, |c| c.b),
+            c: per_track(s, |c| c.c),
+            e: per_track(s, |c| c.e),
+            y0: per_track(s, |c| c.y0),
+            y1: per_track(s, |c| c.y1),
+            y3: per_track(s, |c| c.y3),
         });
         let mut st: [State<L::V>; K] = std::array::from_fn(|s| {
             let (mut x, mut y) = ([0f64; 8], [0f64; 8]);
