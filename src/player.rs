@@ -484,6 +484,22 @@ pub(crate) fn lower_priority() {
     }
 }
 
+/// Puts the calling thread in the idle scheduling class (Linux `SCHED_IDLE`): it runs only when a core has
+/// nothing else to do. For work that must not delay the threads it feeds on, such as a render's meters; an
+/// unprivileged thread cannot leave the class again, so whoever feeds it must be able to take its work over
+/// (the render's `MeterStage` does). Elsewhere, the lower priority of [`lower_priority`].
+pub(crate) fn idle_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let p = libc::sched_param { sched_priority: 0 };
+        // SAFETY: sched_setscheduler with pid 0 changes only the calling thread's policy; `p` is valid.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &p) } == 0 {
+            return;
+        }
+    }
+    lower_priority();
+}
+
 impl crate::audio::RenderCallback for EngineCallback {
     fn render(&mut self, out: &mut [f32]) {
         EngineCallback::render(self, out)

@@ -387,45 +387,36 @@ fn write_wav(
     engine.set_metering(false);
     // Track strips on every core; the audio is bit-identical to the single-threaded engine.
     engine.set_offline_parallel(true);
-    let (mut loudness, mut peaks) =
+    let (loudness, peaks) =
         LoudnessMeter::split(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
-    // A pipeline over four threads: this one mixes; a writer quantises and writes the file; then two meters
-    // measure what was written (after dither and quantisation): one the true and sample peaks, one the
-    // loudness. Blocks travel writer → peaks → loudness → back here for reuse, so memory stays bounded.
+    // A pipeline: this thread mixes (with rayon's workers); a writer quantises and writes the file and hands
+    // each block (the values written, after dither and quantisation) to two meters, one for the true and
+    // sample peaks, one for the loudness. The meters run at idle priority in the gaps the mix leaves (see
+    // `MeterStage`); used blocks come back here for reuse, so memory stays bounded.
     let (to_writer, writer_rx) = sync_channel::<Vec<f32>>(8);
-    let (to_peaks, peaks_rx) = sync_channel::<Vec<f32>>(8);
-    let (to_loudness, loudness_rx) = sync_channel::<Vec<f32>>(8);
     let (free_tx, free_rx) = channel::<Vec<f32>>();
+    let peaks = MeterStage::spawn(peaks, free_tx.clone());
+    let loudness = MeterStage::spawn(loudness, free_tx);
+    let stages = [peaks.clone(), loudness.clone()];
     let writer = std::thread::spawn(move || -> std::io::Result<std::fs::File> {
         let mut q = Quantiser::new(bits);
         let mut bytes = Vec::new();
-        for mut block in writer_rx {
-            bytes.clear();
-            q.run(&mut block, &mut bytes);
-            out.write_data(&bytes)?;
-            if to_peaks.send(block).is_err() {
-                break; // a meter failed; its error is reported
+        let result = (|| {
+            for mut block in writer_rx {
+                bytes.clear();
+                q.run(&mut block, &mut bytes);
+                out.write_data(&bytes)?;
+                let block = std::sync::Arc::new(block);
+                for s in &stages {
+                    s.push(block.clone());
+                }
             }
+            out.finalize()
+        })();
+        for s in &stages {
+            s.close();
         }
-        out.finalize()
-    });
-    let peaks_thread = std::thread::spawn(move || -> Result<LoudnessReport> {
-        crate::player::lower_priority();
-        for block in peaks_rx {
-            peaks.add_interleaved_stereo(&block)?;
-            if to_loudness.send(block).is_err() {
-                break;
-            }
-        }
-        Ok(peaks.finish())
-    });
-    let loudness_thread = std::thread::spawn(move || -> Result<LoudnessReport> {
-        crate::player::lower_priority();
-        for block in loudness_rx {
-            loudness.add_interleaved_stereo(&block)?;
-            let _ = free_tx.send(block);
-        }
-        Ok(loudness.finish())
+        result
     });
     let bar = (opts.progress && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(end - start);
@@ -466,12 +457,8 @@ fn write_wav(
     let written = writer
         .join()
         .map_err(|_| anyhow::anyhow!("{}: the writer failed", tmp.display()))?;
-    let joined = |t: std::thread::JoinHandle<Result<LoudnessReport>>| {
-        t.join()
-            .map_err(|_| anyhow::anyhow!("loudness meter failed"))
-    };
-    let peaks = joined(peaks_thread)?;
-    let report = joined(loudness_thread)?;
+    let peaks = peaks.finish();
+    let report = loudness.finish();
     let file = written.map_err(io_err)?;
     let report = report?.with_peaks_of(&peaks?);
     result?;
@@ -483,11 +470,179 @@ fn write_wav(
     Ok(report)
 }
 
+/// Blocks a meter may fall behind the writer before the writer measures blocks itself.
+const METER_QUEUE_BLOCKS: usize = 8;
+/// A meter's idle-priority thread that is behind and has measured nothing for this long is replaced.
+const METER_STALL_MS: u64 = 50;
+
+/// One meter of the render pipeline. Its thread runs at idle priority, so that it measures in the gaps the
+/// mix leaves instead of preempting the mixing threads (a render's wall time fell by about a sixth on two
+/// cores). An idle-priority thread hardly runs while the machine is busy with other work, and an
+/// unprivileged thread cannot raise its priority again. So the writer measures blocks itself while the meter is
+/// more than [`METER_QUEUE_BLOCKS`] behind, and if the idle thread is then stalled (nothing measured for
+/// [`METER_STALL_MS`]), starts a replacement thread at the lowered normal priority of
+/// [`crate::player::lower_priority`] and the idle one retires after its block (measured on two busy cores:
+/// 4.3 s with the replacement, against 32 s without it). Each block is measured once and in order, whichever
+/// thread takes it: a block is taken from the queue only while holding the meter.
+struct MeterStage {
+    meter: std::sync::Mutex<(LoudnessMeter, Result<(), crate::loudness::LoudnessError>)>,
+    queue: std::sync::Mutex<(std::collections::VecDeque<std::sync::Arc<Vec<f32>>>, bool)>,
+    ready: std::sync::Condvar,
+    /// Where a block goes when its last meter is done with it.
+    free: std::sync::Mutex<std::sync::mpsc::Sender<Vec<f32>>>,
+    /// The idle-priority thread and, once it fell behind, its replacement.
+    threads: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Set when the meter first fell behind: the idle thread ends after its block.
+    replaced: std::sync::atomic::AtomicBool,
+    /// When the idle thread last measured a block, in ms since `epoch`.
+    idle_done_ms: std::sync::atomic::AtomicU64,
+    epoch: std::time::Instant,
+}
+
+impl MeterStage {
+    /// A stage for `meter` with its idle-priority thread (none when `spawn_thread` is false: the tests'
+    /// starved meter).
+    fn new(
+        meter: LoudnessMeter,
+        free: std::sync::mpsc::Sender<Vec<f32>>,
+        spawn_thread: bool,
+    ) -> std::sync::Arc<Self> {
+        let stage = std::sync::Arc::new(Self {
+            meter: std::sync::Mutex::new((meter, Ok(()))),
+            queue: Default::default(),
+            ready: Default::default(),
+            free: std::sync::Mutex::new(free),
+            threads: Default::default(),
+            replaced: Default::default(),
+            idle_done_ms: Default::default(),
+            epoch: std::time::Instant::now(),
+        });
+        if spawn_thread {
+            stage.start(true);
+        }
+        stage
+    }
+
+    fn spawn(
+        meter: LoudnessMeter,
+        free: std::sync::mpsc::Sender<Vec<f32>>,
+    ) -> std::sync::Arc<Self> {
+        Self::new(meter, free, true)
+    }
+
+    /// Starts a meter thread, at idle priority or at the lowered normal one.
+    fn start(self: &std::sync::Arc<Self>, idle: bool) {
+        let s = self.clone();
+        let handle = std::thread::spawn(move || {
+            if idle {
+                crate::player::idle_priority();
+            } else {
+                crate::player::lower_priority();
+            }
+            s.run(idle);
+        });
+        lock(&self.threads).push(handle);
+    }
+
+    /// Measures the oldest queued block; false when there was none.
+    fn measure_next(&self) -> bool {
+        let mut m = lock(&self.meter);
+        let Some(block) = lock(&self.queue).0.pop_front() else {
+            return false;
+        };
+        if m.1.is_ok() {
+            m.1 = m.0.add_interleaved_stereo(&block);
+        }
+        drop(m);
+        if let Ok(v) = std::sync::Arc::try_unwrap(block) {
+            let _ = lock(&self.free).send(v);
+        }
+        true
+    }
+
+    /// Queues a block. When the meter is more than [`METER_QUEUE_BLOCKS`] behind: a replacement for the idle
+    /// thread if it is stalled; then measures on this thread until the meter is not behind.
+    fn push(self: &std::sync::Arc<Self>, block: std::sync::Arc<Vec<f32>>) {
+        lock(&self.queue).0.push_back(block);
+        self.ready.notify_all();
+        if lock(&self.queue).0.len() > METER_QUEUE_BLOCKS
+            && self.idle_stalled()
+            && !self
+                .replaced
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+            && !lock(&self.threads).is_empty()
+        {
+            self.start(false);
+        }
+        while lock(&self.queue).0.len() > METER_QUEUE_BLOCKS && self.measure_next() {}
+    }
+
+    /// Whether the idle thread has measured nothing for [`METER_STALL_MS`]: starved by other work rather than
+    /// only behind (a block takes it a few milliseconds when it runs).
+    fn idle_stalled(&self) -> bool {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        now.saturating_sub(self.idle_done_ms.load(std::sync::atomic::Ordering::Relaxed))
+            > METER_STALL_MS
+    }
+
+    /// No more blocks: the thread measures what is queued and ends.
+    fn close(&self) {
+        lock(&self.queue).1 = true;
+        self.ready.notify_all();
+    }
+
+    /// A meter thread: measures queued blocks until the stage is closed and empty (the idle one: or until it
+    /// has been replaced).
+    fn run(&self, idle: bool) {
+        loop {
+            {
+                let mut q = lock(&self.queue);
+                while q.0.is_empty() && !q.1 {
+                    q = self
+                        .ready
+                        .wait(q)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+                if q.0.is_empty() {
+                    return;
+                }
+            }
+            if idle && self.replaced.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            if self.measure_next() && idle {
+                let now = self.epoch.elapsed().as_millis() as u64;
+                self.idle_done_ms
+                    .store(now, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// After [`MeterStage::close`]: waits for the thread, measures anything left and reports.
+    fn finish(&self) -> Result<LoudnessReport> {
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        for t in threads {
+            t.join()
+                .map_err(|_| anyhow::anyhow!("loudness meter failed"))?;
+        }
+        while self.measure_next() {}
+        let mut m = lock(&self.meter);
+        std::mem::replace(&mut m.1, Ok(()))?;
+        Ok(m.0.report())
+    }
+}
+
+/// Locks, taking the data of a mutex whose holder panicked (the panic itself is reported where it happened).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::media::wav_fast::BulkWavWriter;
     use std::io::Cursor;
+    use std::sync::mpsc::channel;
 
     /// The neighbours of a finite, non-zero `x` (in magnitude: one ulp towards and away from zero).
     fn neighbours(x: f32) -> [f32; 2] {
@@ -579,6 +734,102 @@ mod tests {
         }
         w.finalize().unwrap();
         (cur.into_inner(), q)
+    }
+
+    /// 24 blocks of 4 800 stereo frames: tones whose frequency and level change at every block boundary (so
+    /// the meters' filters and the true-peak interpolator see a different signal if blocks are reordered).
+    fn meter_blocks() -> Vec<Vec<f32>> {
+        (0..24)
+            .map(|b| {
+                let (f, a) = (100.0 + 350.0 * b as f32, 0.2 + 0.03 * (b % 7) as f32);
+                (0..4_800)
+                    .flat_map(|i| {
+                        let x =
+                            a * (std::f32::consts::TAU * f * i as f32 / 48_000.0 + b as f32).sin();
+                        [x, -0.7 * x]
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The report of one meter fed the blocks in order on this thread.
+    fn direct_report(blocks: &[Vec<f32>]) -> LoudnessReport {
+        let mut m = LoudnessMeter::new(48_000, &[Channel::Left, Channel::Right]).unwrap();
+        for b in blocks {
+            m.add_interleaved_stereo(b).unwrap();
+        }
+        m.finish()
+    }
+
+    fn stage_meter() -> LoudnessMeter {
+        LoudnessMeter::new(48_000, &[Channel::Left, Channel::Right]).unwrap()
+    }
+
+    #[test]
+    fn a_meter_stage_measures_every_block_once_in_order() {
+        let blocks = meter_blocks();
+        let want = direct_report(&blocks);
+        // (the report tells two blocks swapped, or one measured twice, from the right order)
+        let mut swapped = blocks.clone();
+        swapped.swap(5, 6);
+        assert_ne!(direct_report(&swapped), want);
+        let mut twice = blocks.clone();
+        twice.insert(5, blocks[5].clone());
+        assert_ne!(direct_report(&twice), want);
+        // with its idle-priority thread
+        let (tx, rx) = channel();
+        let stage = MeterStage::new(stage_meter(), tx, true);
+        for b in &blocks {
+            stage.push(std::sync::Arc::new(b.clone()));
+        }
+        stage.close();
+        assert_eq!(stage.finish().unwrap(), want);
+        // every block came back for reuse once its meter was done with it
+        assert_eq!(rx.try_iter().count(), blocks.len());
+        // a meter whose thread never runs: the pusher measures whatever is more than the queue's length
+        // behind, the rest at the end
+        let (tx, _rx) = channel();
+        let stage = MeterStage::new(stage_meter(), tx, false);
+        for b in &blocks {
+            stage.push(std::sync::Arc::new(b.clone()));
+            assert!(lock(&stage.queue).0.len() <= METER_QUEUE_BLOCKS);
+        }
+        stage.close();
+        assert_eq!(stage.finish().unwrap(), want);
+    }
+
+    #[test]
+    fn a_stalled_idle_meter_is_replaced_without_losing_or_reordering_blocks() {
+        let blocks = meter_blocks();
+        let want = direct_report(&blocks);
+        let (tx, _rx) = channel();
+        let stage = MeterStage::new(stage_meter(), tx, true);
+        // hold the meter: its idle thread cannot measure anything, as if starved by other work
+        let held = lock(&stage.meter);
+        std::thread::sleep(std::time::Duration::from_millis(2 * METER_STALL_MS));
+        let pusher = {
+            let (stage, blocks) = (stage.clone(), blocks.clone());
+            std::thread::spawn(move || {
+                for b in blocks {
+                    stage.push(std::sync::Arc::new(b));
+                }
+            })
+        };
+        while lock(&stage.queue).0.len() <= METER_QUEUE_BLOCKS {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        assert!(stage.replaced.load(std::sync::atomic::Ordering::Relaxed));
+        drop(held);
+        pusher.join().unwrap();
+        assert_eq!(
+            lock(&stage.threads).len(),
+            2,
+            "the idle thread and its replacement"
+        );
+        stage.close();
+        assert_eq!(stage.finish().unwrap(), want);
     }
 
     #[test]
