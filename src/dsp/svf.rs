@@ -669,7 +669,10 @@ mod skew {
         let v3 = L::sub(v0, ic2);
         s.ic1 = L::add(L::mul(c.b, ic1), L::mul(c.c, v3));
         s.ic2 = L::add(L::add(ic2, L::mul(c.c, ic1)), L::mul(c.e, v3));
-        L::add(L::add(L::mul(c.y0, v0), L::mul(c.y1, ic1)), L::mul(c.y3, v3))
+        L::add(
+            L::add(L::mul(c.y0, v0), L::mul(c.y1, ic1)),
+            L::mul(c.y3, v3),
+        )
     }
 
     /// Whether the chains (at most four) can share one run: the same length and rounding points, and every

@@ -125,7 +125,11 @@ mod tests {
         let (mut l, mut r) = (vec![f32::NAN; 64], vec![f32::NAN; 64]);
         s.read(60, &mut l, &mut r);
         for i in 0..64 {
-            let want = if 60 + i < 100 { (60 + i) as f32 / 32_768.0 } else { 0.0 };
+            let want = if 60 + i < 100 {
+                (60 + i) as f32 / 32_768.0
+            } else {
+                0.0
+            };
             assert_eq!((l[i], r[i]), (want, -want), "frame {i}");
         }
         // wholly past the end
