@@ -454,11 +454,11 @@ fn write_wav(
         )
     });
     // (`to_writer` went with the mixing closure, so the writer sees the end of the stream)
-    let written = writer
-        .join()
-        .map_err(|_| anyhow::anyhow!("{}: the writer failed", tmp.display()))?;
+    let written = writer.join();
+    // (the meters' threads end even if the writer did not)
     let peaks = peaks.finish();
     let report = loudness.finish();
+    let written = written.map_err(|_| anyhow::anyhow!("{}: the writer failed", tmp.display()))?;
     let file = written.map_err(io_err)?;
     let report = report?.with_peaks_of(&peaks?);
     result?;
@@ -618,8 +618,9 @@ impl MeterStage {
         }
     }
 
-    /// After [`MeterStage::close`]: waits for the thread, measures anything left and reports.
+    /// Closes the stage (if the writer could not), waits for its threads, measures anything left and reports.
     fn finish(&self) -> Result<LoudnessReport> {
+        self.close();
         let threads = std::mem::take(&mut *lock(&self.threads));
         for t in threads {
             t.join()
