@@ -6,7 +6,9 @@
 
 use super::smoother::crossfade;
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
-use super::svf::{tick_stereo, Chain, ChainMode, SvfCoefs, SvfKind, SvfState};
+use super::svf::{
+    tick_stereo_in, Chain, ChainMode, Fused, Madd, Plain, SvfCoefs, SvfKind, SvfState,
+};
 use super::StereoProcessor;
 
 /// Q of a 2nd-order Butterworth section.
@@ -166,32 +168,43 @@ impl PassFilter {
     }
 
     #[inline(always)]
-    fn tick(&mut self, l: f32, r: f32, second: bool) -> (f32, f32) {
-        let mut x = tick_stereo(&mut self.st[0], &self.c1, [l as f64, r as f64]);
+    fn tick<M: Madd>(&mut self, l: f32, r: f32, second: bool) -> (f32, f32) {
+        let mut x = tick_stereo_in::<M>(&mut self.st[0], &self.c1, [l as f64, r as f64]);
         if second {
-            x = tick_stereo(&mut self.st[1], &self.c2, x);
+            x = tick_stereo_in::<M>(&mut self.st[1], &self.c2, x);
         }
         (x[0] as f32, x[1] as f32)
     }
-}
 
-impl StereoProcessor for PassFilter {
-    fn set_enabled(&mut self, enabled: bool) {
-        self.bypass.set_enabled(enabled, self.fresh);
+    /// [`StereoProcessor::process`] in the fused SVF flavour, compiled with FMA.
+    ///
+    /// # Safety
+    /// The CPU must support FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "fma")]
+    unsafe fn process_fma(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_in::<Fused>(left, right)
     }
 
-    fn is_enabled(&self) -> bool {
-        self.bypass.is_enabled()
+    /// [`StereoProcessor::process`] in the fused flavour when `fused`, else the plain one (for tests; a fused
+    /// run on a CPU without FMA is slow but gives the same bits).
+    pub fn process_as(&mut self, fused: bool, left: &mut [f32], right: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if fused && super::svf::fused() {
+            // SAFETY: `fused()` is true on x86_64 only where the CPU has FMA.
+            unsafe { self.process_fma(left, right) };
+            return;
+        }
+        if fused {
+            self.process_in::<Fused>(left, right)
+        } else {
+            self.process_in::<Plain>(left, right)
+        }
     }
 
-    fn reset(&mut self) {
-        self.bypass.snap();
-        self.go_idle();
-        self.counter = 0;
-        self.fresh = true;
-    }
-
-    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+    /// The processing in SVF flavour `M` (the process's flavour is picked in [`StereoProcessor::process`]).
+    #[inline(always)]
+    fn process_in<M: Madd>(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len().min(right.len());
         if n == 0 {
             return;
@@ -224,37 +237,49 @@ impl StereoProcessor for PassFilter {
                 // operations as `tick`, without going through memory every frame.
                 let (c1, c2) = (self.c1, self.c2);
                 let mut st = self.st;
-                let frames = left[i..end].iter_mut().zip(right[i..end].iter_mut());
+                let (bl, br) = (&mut left[i..end], &mut right[i..end]);
+                // SSE2 lanes need FMA compiled in for the fused flavour; `process_as` reaches a fused run
+                // without it only on a CPU without FMA, which takes the scalar loop.
                 #[cfg(target_arch = "x86_64")]
-                {
+                let lanes = !M::FUSED || super::svf::fused();
+                #[cfg(not(target_arch = "x86_64"))]
+                let lanes = false;
+                #[cfg(target_arch = "x86_64")]
+                if lanes {
                     // both channels in SSE2 lanes: the same f64 operations per lane, bit-identical
                     use super::svf::stereo::{frame_in, frame_out, Coefs2, State2};
                     let (k1, k2) = (Coefs2::new(&c1), Coefs2::new(&c2));
                     let (mut s1, mut s2) = (State2::load(&st[0]), State2::load(&st[1]));
-                    if self.order.value() != 0.0 {
-                        for (l, r) in frames {
-                            let x = s1.tick(&k1, frame_in(*l, *r));
-                            (*l, *r) = frame_out(s2.tick(&k2, x));
-                        }
-                    } else {
-                        for (l, r) in frames {
-                            (*l, *r) = frame_out(s1.tick(&k1, frame_in(*l, *r)));
+                    let frames = bl.iter_mut().zip(br.iter_mut());
+                    // SAFETY: plain, or fused inside `process_fma` (see `lanes`).
+                    unsafe {
+                        if self.order.value() != 0.0 {
+                            for (l, r) in frames {
+                                let x = s1.tick_in::<M>(&k1, frame_in(*l, *r));
+                                (*l, *r) = frame_out(s2.tick_in::<M>(&k2, x));
+                            }
+                        } else {
+                            for (l, r) in frames {
+                                (*l, *r) = frame_out(s1.tick_in::<M>(&k1, frame_in(*l, *r)));
+                            }
                         }
                     }
                     s1.store(&mut st[0]);
                     s2.store(&mut st[1]);
                 }
-                #[cfg(not(target_arch = "x86_64"))]
-                if self.order.value() != 0.0 {
-                    for (l, r) in frames {
-                        let x = tick_stereo(&mut st[0], &c1, [*l as f64, *r as f64]);
-                        let x = tick_stereo(&mut st[1], &c2, x);
-                        (*l, *r) = (x[0] as f32, x[1] as f32);
-                    }
-                } else {
-                    for (l, r) in frames {
-                        let x = tick_stereo(&mut st[0], &c1, [*l as f64, *r as f64]);
-                        (*l, *r) = (x[0] as f32, x[1] as f32);
+                if !lanes {
+                    let frames = bl.iter_mut().zip(br.iter_mut());
+                    if self.order.value() != 0.0 {
+                        for (l, r) in frames {
+                            let x = tick_stereo_in::<M>(&mut st[0], &c1, [*l as f64, *r as f64]);
+                            let x = tick_stereo_in::<M>(&mut st[1], &c2, x);
+                            (*l, *r) = (x[0] as f32, x[1] as f32);
+                        }
+                    } else {
+                        for (l, r) in frames {
+                            let x = tick_stereo_in::<M>(&mut st[0], &c1, [*l as f64, *r as f64]);
+                            (*l, *r) = (x[0] as f32, x[1] as f32);
+                        }
                     }
                 }
                 self.st = st;
@@ -266,7 +291,7 @@ impl StereoProcessor for PassFilter {
                 }
                 let second = self.order.value() != 0.0;
                 let (dl, dr) = (left[i], right[i]);
-                let (wl, wr) = self.tick(dl, dr, second);
+                let (wl, wr) = self.tick::<M>(dl, dr, second);
                 let m = self.bypass.tick();
                 (left[i], right[i]) = crossfade(m, dl, dr, wl, wr);
             }
@@ -278,6 +303,27 @@ impl StereoProcessor for PassFilter {
                 }
             }
         }
+    }
+}
+
+impl StereoProcessor for PassFilter {
+    fn set_enabled(&mut self, enabled: bool) {
+        self.bypass.set_enabled(enabled, self.fresh);
+    }
+
+    fn is_enabled(&self) -> bool {
+        self.bypass.is_enabled()
+    }
+
+    fn reset(&mut self) {
+        self.bypass.snap();
+        self.go_idle();
+        self.counter = 0;
+        self.fresh = true;
+    }
+
+    fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_as(super::svf::fused(), left, right)
     }
 }
 
@@ -300,7 +346,11 @@ mod tests {
         };
         let l0: Vec<f32> = (0..n).map(|_| noise()).collect();
         let r0: Vec<f32> = (0..n).map(|_| 0.2 * noise()).collect();
-        for kind in [PassKind::HighPass, PassKind::LowPass] {
+        let mut states = Vec::new();
+        for (fused, kind) in [false, true]
+            .into_iter()
+            .flat_map(|x| [(x, PassKind::HighPass), (x, PassKind::LowPass)])
+        {
             for (slope, f) in [(Slope::Db12, 80.0), (Slope::Db24, 3_000.0)] {
                 let mut p = PassFilter::new(48_000.0, kind);
                 p.set_freq_hz(f);
@@ -309,22 +359,22 @@ mod tests {
                 let (c1, c2, second) = (p.c1, p.c2, slope == Slope::Db24);
                 let (mut l, mut r) = (l0.clone(), r0.clone());
                 for (a, b) in [(0, 700), (700, 4_096), (4_096, n)] {
-                    p.process(&mut l[a..b], &mut r[a..b]);
+                    p.process_as(fused, &mut l[a..b], &mut r[a..b]);
                 }
                 // reference: scalar ticks per channel, with the same denormal flush points
                 let mut st = [[SvfState::default(); 2]; 2];
                 for i in 0..n {
                     for (ch, v) in [(0, l0[i]), (1, r0[i])] {
-                        let mut y = st[0][ch].tick(&c1, v as f64);
+                        let mut y = st[0][ch].tick_as(fused, &c1, v as f64);
                         if second {
-                            y = st[1][ch].tick(&c2, y);
+                            y = st[1][ch].tick_as(fused, &c2, y);
                         }
                         let want = y as f32;
                         let got = if ch == 0 { l[i] } else { r[i] };
                         assert_eq!(
                             got.to_bits(),
                             want.to_bits(),
-                            "{kind:?} {slope:?} frame {i}"
+                            "{kind:?} {slope:?} fused {fused} frame {i}"
                         );
                     }
                     if ((i + 1) as u64).is_multiple_of(FLUSH_EVERY) {
@@ -332,7 +382,12 @@ mod tests {
                     }
                 }
                 assert!(l.iter().zip(&l0).any(|(a, b)| a != b), "filter did nothing");
+                assert_eq!(p.st, st, "{kind:?} {slope:?} fused {fused}: state");
+                states.push(st);
             }
         }
+        // the two flavours really differ (in the f64 states), so the comparisons can tell them apart
+        let (plain, fused) = states.split_at(states.len() / 2);
+        assert!(plain.iter().zip(fused).all(|(a, b)| a != b));
     }
 }

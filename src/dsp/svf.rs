@@ -38,7 +38,13 @@ pub enum SvfKind {
 /// ```
 ///
 /// The output is taken from `v3` rather than `ic2` so that a high-pass (`y0 = 0`) never subtracts two large,
-/// nearly equal products. Every path (scalar, SSE2, AVX, AVX-512) runs these operations in this order.
+/// nearly equal products. Every path (scalar, SSE2, AVX, AVX-512) runs these operations in this order, in one
+/// of two roundings ([`Madd`]): each product and sum rounded ([`Plain`], 13 operations), or the five
+/// multiply-adds `c·v3 + b·ic1`, `c·ic1 + ic2`, `e·v3 + (…)`, `y1·ic1 + y0·v0`, `y3·v3 + (…)` fused
+/// ([`Fused`], 8 operations: on this kind of machine the strip's filter cascade took 17 % of a full-strip render
+/// with 13, and the render 7 % less time with 8). The EQ and pass filters run the flavour [`fused`] picks for
+/// the process (the fused one wherever the CPU has FMA), so a steady chain and a per-sample ramp of the same
+/// filters still give the same bits.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SvfCoefs {
     b: f64,
@@ -133,6 +139,59 @@ impl SvfCoefs {
     }
 }
 
+/// How an SVF tick rounds its multiply-adds `a·b + c`: the two results differ in the last bits, so every path
+/// that must agree with another runs the same flavour.
+pub trait Madd: Copy + 'static {
+    /// Whether `a·b + c` is one fused, singly rounded operation.
+    const FUSED: bool;
+    /// `a·b + c`.
+    fn madd(a: f64, b: f64, c: f64) -> f64;
+}
+
+/// The product and the sum rounded separately (IEEE `a * b + c`).
+#[derive(Clone, Copy, Debug)]
+pub struct Plain;
+
+/// One fused multiply-add (`f64::mul_add`, correctly rounded once). Compiled with FMA enabled it is one
+/// instruction; without, the same value through libm (slow, used only by tests on CPUs without FMA).
+#[derive(Clone, Copy, Debug)]
+pub struct Fused;
+
+impl Madd for Plain {
+    const FUSED: bool = false;
+    #[inline(always)]
+    fn madd(a: f64, b: f64, c: f64) -> f64 {
+        a * b + c
+    }
+}
+
+impl Madd for Fused {
+    const FUSED: bool = true;
+    #[inline(always)]
+    fn madd(a: f64, b: f64, c: f64) -> f64 {
+        a.mul_add(b, c)
+    }
+}
+
+/// Whether this process runs the EQ and pass filters in the [`Fused`] flavour: where the CPU has FMA (x86_64
+/// with FMA3, every aarch64). Fixed for the life of the process, so playback, render and every block size
+/// agree.
+#[inline]
+pub fn fused() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        true
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
 /// Integrator state of one SVF section for one channel.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SvfState {
@@ -141,14 +200,30 @@ pub struct SvfState {
 }
 
 impl SvfState {
-    /// Processes one sample.
+    /// Processes one sample in the [`Plain`] flavour (for filters that never join a [`Chain`]: the delay's
+    /// feedback filters, the compressor's side chain).
     #[inline(always)]
     pub fn tick(&mut self, c: &SvfCoefs, v0: f64) -> f64 {
+        self.tick_in::<Plain>(c, v0)
+    }
+
+    /// Processes one sample in flavour `M`.
+    #[inline(always)]
+    pub fn tick_in<M: Madd>(&mut self, c: &SvfCoefs, v0: f64) -> f64 {
         let (ic1, ic2) = (self.ic1, self.ic2);
         let v3 = v0 - ic2;
-        self.ic1 = c.b * ic1 + c.c * v3;
-        self.ic2 = (ic2 + c.c * ic1) + c.e * v3;
-        (c.y0 * v0 + c.y1 * ic1) + c.y3 * v3
+        self.ic1 = M::madd(c.c, v3, c.b * ic1);
+        self.ic2 = M::madd(c.e, v3, M::madd(c.c, ic1, ic2));
+        M::madd(c.y3, v3, M::madd(c.y1, ic1, c.y0 * v0))
+    }
+
+    /// Processes one sample in the fused flavour when `fused`, else the plain one (for tests and references).
+    pub fn tick_as(&mut self, fused: bool, c: &SvfCoefs, v0: f64) -> f64 {
+        if fused {
+            self.tick_in::<Fused>(c, v0)
+        } else {
+            self.tick_in::<Plain>(c, v0)
+        }
     }
 
     /// Flushes tiny state values to zero (call once per block).
@@ -164,10 +239,17 @@ impl SvfState {
     }
 }
 
-/// Processes one stereo frame through a left and a right state with the same coefficients, written lane-wise
-/// so the compiler can use packed f64 arithmetic. Bit-identical to two [`SvfState::tick`] calls.
+/// Processes one stereo frame through a left and a right state with the same coefficients, in the [`Plain`]
+/// flavour. Bit-identical to two [`SvfState::tick`] calls.
 #[inline(always)]
 pub fn tick_stereo(st: &mut [SvfState; 2], c: &SvfCoefs, v0: [f64; 2]) -> [f64; 2] {
+    tick_stereo_in::<Plain>(st, c, v0)
+}
+
+/// [`tick_stereo`] in flavour `M`, written lane-wise so the compiler can use packed f64 arithmetic.
+/// Bit-identical to two [`SvfState::tick_in`] calls.
+#[inline(always)]
+pub fn tick_stereo_in<M: Madd>(st: &mut [SvfState; 2], c: &SvfCoefs, v0: [f64; 2]) -> [f64; 2] {
     let ic1 = [st[0].ic1, st[1].ic1];
     let ic2 = [st[0].ic2, st[1].ic2];
     let mut out = [0.0; 2];
@@ -175,9 +257,9 @@ pub fn tick_stereo(st: &mut [SvfState; 2], c: &SvfCoefs, v0: [f64; 2]) -> [f64; 
     let mut n2 = [0.0; 2];
     for k in 0..2 {
         let v3 = v0[k] - ic2[k];
-        n1[k] = c.b * ic1[k] + c.c * v3;
-        n2[k] = (ic2[k] + c.c * ic1[k]) + c.e * v3;
-        out[k] = (c.y0 * v0[k] + c.y1 * ic1[k]) + c.y3 * v3;
+        n1[k] = M::madd(c.c, v3, c.b * ic1[k]);
+        n2[k] = M::madd(c.e, v3, M::madd(c.c, ic1[k], ic2[k]));
+        out[k] = M::madd(c.y3, v3, M::madd(c.y1, ic1[k], c.y0 * v0[k]));
     }
     st[0].ic1 = n1[0];
     st[1].ic1 = n1[1];
@@ -187,13 +269,24 @@ pub fn tick_stereo(st: &mut [SvfState; 2], c: &SvfCoefs, v0: [f64; 2]) -> [f64; 
 }
 
 /// Both channels of one SVF section in one SSE2 register pair (x86_64; SSE2 is part of the base ISA there), for
-/// the steady-state loops. Every lane does exactly [`SvfState::tick`]'s f64 operations in the same order (no
-/// fused multiply-add), so results are bit-identical to the scalar path; what changes is that the left and right
+/// the steady-state loops. Every lane does exactly [`SvfState::tick_in`]'s f64 operations in the same order and
+/// flavour, so results are bit-identical to the scalar path; what changes is that the left and right
 /// recurrences share instructions and the state stays in registers without shuffles.
 #[cfg(target_arch = "x86_64")]
 pub mod stereo {
-    use super::{SvfCoefs, SvfState};
+    use super::{Madd, Plain, SvfCoefs, SvfState};
     use core::arch::x86_64::*;
+
+    /// `a·b + c` on both lanes in flavour `M`. The fused one must be inlined into a function compiled with FMA
+    /// (only reached where the CPU has it).
+    #[inline(always)]
+    unsafe fn madd<M: Madd>(a: __m128d, b: __m128d, c: __m128d) -> __m128d {
+        if M::FUSED {
+            _mm_fmadd_pd(a, b, c)
+        } else {
+            _mm_add_pd(_mm_mul_pd(a, b), c)
+        }
+    }
 
     /// Coefficients broadcast to both lanes.
     #[derive(Clone, Copy)]
@@ -260,20 +353,24 @@ pub mod stereo {
             st[1].ic2 = b[1];
         }
 
-        /// [`SvfState::tick`] on both lanes.
+        /// [`SvfState::tick`] on both lanes ([`Plain`]).
         #[inline(always)]
         pub fn tick(&mut self, c: &Coefs2, v0: __m128d) -> __m128d {
+            // SAFETY: the plain flavour uses SSE2 only.
+            unsafe { self.tick_in::<Plain>(c, v0) }
+        }
+
+        /// [`SvfState::tick_in`] on both lanes.
+        ///
+        /// # Safety
+        /// For [`super::Fused`], the caller is compiled with FMA enabled (and the CPU has it).
+        #[inline(always)]
+        pub unsafe fn tick_in<M: Madd>(&mut self, c: &Coefs2, v0: __m128d) -> __m128d {
             let (ic1, ic2) = (self.ic1, self.ic2);
-            // SAFETY: see `Coefs2::new`.
-            unsafe {
-                let v3 = _mm_sub_pd(v0, ic2);
-                self.ic1 = _mm_add_pd(_mm_mul_pd(c.b, ic1), _mm_mul_pd(c.c, v3));
-                self.ic2 = _mm_add_pd(_mm_add_pd(ic2, _mm_mul_pd(c.c, ic1)), _mm_mul_pd(c.e, v3));
-                _mm_add_pd(
-                    _mm_add_pd(_mm_mul_pd(c.y0, v0), _mm_mul_pd(c.y1, ic1)),
-                    _mm_mul_pd(c.y3, v3),
-                )
-            }
+            let v3 = _mm_sub_pd(v0, ic2);
+            self.ic1 = madd::<M>(c.c, v3, _mm_mul_pd(c.b, ic1));
+            self.ic2 = madd::<M>(c.e, v3, madd::<M>(c.c, ic1, ic2));
+            madd::<M>(c.y3, v3, madd::<M>(c.y1, ic1, _mm_mul_pd(c.y0, v0)))
         }
     }
 
@@ -359,21 +456,50 @@ impl Chain {
         }
     }
 
-    /// Runs the sections over the block in place. Bit-identical to ticking the sections frame by frame (see
-    /// [`Chain::run_reference`]).
+    /// Runs the sections over the block in place, in the process's flavour ([`fused`]). Bit-identical to
+    /// ticking the sections frame by frame (see [`Chain::run_reference`]).
     pub fn run(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.run_as(fused(), left, right)
+    }
+
+    /// [`Chain::run`] in the fused flavour when `fused`, else the plain one (a fused run on a CPU without FMA
+    /// goes through the scalar reference).
+    pub fn run_as(&mut self, fused: bool, left: &mut [f32], right: &mut [f32]) {
         if self.len == 0 {
             return;
         }
         self.round_after[self.len - 1] = true;
         #[cfg(target_arch = "x86_64")]
-        skew::run_sse2(self, left, right);
+        {
+            if !fused {
+                skew::run_sse2(self, left, right);
+            } else if super::svf::fused() {
+                // SAFETY: `fused()` is true on x86_64 only where the CPU has FMA.
+                unsafe { skew::run_sse2_fma(self, left, right) };
+            } else {
+                self.run_reference_as(true, left, right);
+            }
+        }
         #[cfg(not(target_arch = "x86_64"))]
-        self.run_reference(left, right);
+        self.run_reference_as(fused, left, right);
     }
 
-    /// Frame by frame through every section with scalar f64 arithmetic: the reference for [`Chain::run`].
+    /// Frame by frame through every section with scalar f64 arithmetic, in the process's flavour: the reference
+    /// for [`Chain::run`].
     pub fn run_reference(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.run_reference_as(fused(), left, right)
+    }
+
+    /// [`Chain::run_reference`] in the fused flavour when `fused`, else the plain one.
+    pub fn run_reference_as(&mut self, fused: bool, left: &mut [f32], right: &mut [f32]) {
+        if fused {
+            self.run_reference_in::<Fused>(left, right)
+        } else {
+            self.run_reference_in::<Plain>(left, right)
+        }
+    }
+
+    fn run_reference_in<M: Madd>(&mut self, left: &mut [f32], right: &mut [f32]) {
         if self.len == 0 {
             return;
         }
@@ -381,7 +507,7 @@ impl Chain {
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let mut x = [*l as f64, *r as f64];
             for s in 0..self.len {
-                x = tick_stereo(&mut self.st[s], &self.coefs[s], x);
+                x = tick_stereo_in::<M>(&mut self.st[s], &self.coefs[s], x);
                 if self.round_after[s] {
                     x = [x[0] as f32 as f64, x[1] as f32 as f64];
                 }
@@ -398,25 +524,43 @@ impl Chain {
 pub fn run_pair(
     a: &mut Chain,
     b: &mut Chain,
+    io_a: (&mut [f32], &mut [f32]),
+    io_b: (&mut [f32], &mut [f32]),
+) {
+    run_pair_as(fused(), a, b, io_a, io_b)
+}
+
+/// [`run_pair`] in the fused flavour when `fused`, else the plain one.
+pub fn run_pair_as(
+    fused: bool,
+    a: &mut Chain,
+    b: &mut Chain,
     (la, ra): (&mut [f32], &mut [f32]),
     (lb, rb): (&mut [f32], &mut [f32]),
 ) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx") {
+    if std::arch::is_x86_feature_detected!("avx") && (!fused || self::fused()) {
         let mut ch = [a, b];
         let mut io = [la, ra, lb, rb];
         if skew::prepare(&mut ch, &io) {
-            // SAFETY: AVX is present (checked just above); `prepare` checked the structures and lengths.
-            unsafe { skew::run_avx(&mut ch, &mut io) };
+            // SAFETY: AVX is present, and FMA for the fused flavour (checked just above); `prepare` checked
+            // the structures and lengths.
+            unsafe {
+                if fused {
+                    skew::run_avx_fma(&mut ch, &mut io)
+                } else {
+                    skew::run_avx(&mut ch, &mut io)
+                }
+            };
             return;
         }
         let ([a, b], [la, ra, lb, rb]) = (ch, io);
-        a.run(la, ra);
-        b.run(lb, rb);
+        a.run_as(fused, la, ra);
+        b.run_as(fused, lb, rb);
         return;
     }
-    a.run(la, ra);
-    b.run(lb, rb);
+    a.run_as(fused, la, ra);
+    b.run_as(fused, lb, rb);
 }
 
 /// Runs four chains with the same structure over four tracks' blocks at once: with AVX-512F, the left and
@@ -424,24 +568,36 @@ pub fn run_pair(
 /// lane as [`SvfState::tick`], so bit-identical to [`Chain::run`] on each). Otherwise, or when the structures
 /// or block lengths differ, two [`run_pair`] calls.
 pub fn run_quad(c: [&mut Chain; 4], io: [(&mut [f32], &mut [f32]); 4]) {
+    run_quad_as(fused(), c, io)
+}
+
+/// [`run_quad`] in the fused flavour when `fused`, else the plain one.
+pub fn run_quad_as(fused: bool, c: [&mut Chain; 4], io: [(&mut [f32], &mut [f32]); 4]) {
     let [c0, c1, c2, c3] = c;
     let [(l0, r0), (l1, r1), (l2, r2), (l3, r3)] = io;
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
+    if std::arch::is_x86_feature_detected!("avx512f") && (!fused || self::fused()) {
         let mut ch = [c0, c1, c2, c3];
         let mut io = [l0, r0, l1, r1, l2, r2, l3, r3];
         if skew::prepare(&mut ch, &io) {
-            // SAFETY: AVX-512F is present (checked just above); `prepare` checked the structures and lengths.
-            unsafe { skew::run_avx512(&mut ch, &mut io) };
+            // SAFETY: AVX-512F is present, and FMA for the fused flavour (checked just above); `prepare`
+            // checked the structures and lengths.
+            unsafe {
+                if fused {
+                    skew::run_avx512::<true>(&mut ch, &mut io)
+                } else {
+                    skew::run_avx512::<false>(&mut ch, &mut io)
+                }
+            };
             return;
         }
         let ([c0, c1, c2, c3], [l0, r0, l1, r1, l2, r2, l3, r3]) = (ch, io);
-        run_pair(c0, c1, (l0, r0), (l1, r1));
-        run_pair(c2, c3, (l2, r2), (l3, r3));
+        run_pair_as(fused, c0, c1, (l0, r0), (l1, r1));
+        run_pair_as(fused, c2, c3, (l2, r2), (l3, r3));
         return;
     }
-    run_pair(c0, c1, (l0, r0), (l1, r1));
-    run_pair(c2, c3, (l2, r2), (l3, r3));
+    run_pair_as(fused, c0, c1, (l0, r0), (l1, r1));
+    run_pair_as(fused, c2, c3, (l2, r2), (l3, r3));
 }
 
 /// The chain as a skewed pipeline: at step `t` section `s` works on frame `t − s`, so the sections of one step
@@ -452,8 +608,8 @@ pub fn run_quad(c: [&mut Chain; 4], io: [(&mut [f32], &mut [f32]); 4]) {
 ///
 /// One loop serves every register width: the left and right channels of one track in SSE2 lanes (x86_64 base
 /// ISA, [`Chain::run`]), of two tracks in AVX lanes ([`run_pair`]) or of four in AVX-512 lanes ([`run_quad`]),
-/// lanes `[L0, R0, L1, R1, …]`. Each lane does exactly [`SvfState::tick`]'s f64 operations in the same order
-/// (no fused multiply-add).
+/// lanes `[L0, R0, L1, R1, …]`. Each lane does exactly [`SvfState::tick_in`]'s f64 operations in the same order
+/// and flavour (the const parameter `F` of the lane types: fused multiply-adds or not).
 #[cfg(target_arch = "x86_64")]
 mod skew {
     use super::Chain;
@@ -463,11 +619,14 @@ mod skew {
     /// exchanges with their buffers.
     pub(super) trait Lanes {
         type V: Copy;
+        /// Whether [`Lanes::madd`] is fused (the flavour of the run).
+        const FUSED: bool;
         unsafe fn splat_tracks(x: [f64; 4]) -> Self::V;
         unsafe fn lanes(x: [f64; 8]) -> Self::V;
         unsafe fn to_lanes(v: Self::V) -> [f64; 8];
         unsafe fn zero() -> Self::V;
-        unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+        /// `a·b + c`, fused when the lane type's `F` is true.
+        unsafe fn madd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
         unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
         unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
         /// f64 → f32 → f64 in every lane.
@@ -478,12 +637,13 @@ mod skew {
         unsafe fn output(io: &mut [&mut [f32]], o: usize, v: Self::V);
     }
 
-    pub(super) struct Sse2;
-    pub(super) struct Avx;
-    pub(super) struct Avx512;
+    pub(super) struct Sse2<const F: bool>;
+    pub(super) struct Avx<const F: bool>;
+    pub(super) struct Avx512<const F: bool>;
 
-    impl Lanes for Sse2 {
+    impl<const F: bool> Lanes for Sse2<F> {
         type V = __m128d;
+        const FUSED: bool = F;
         #[inline(always)]
         unsafe fn splat_tracks(x: [f64; 4]) -> __m128d {
             _mm_set1_pd(x[0])
@@ -503,8 +663,12 @@ mod skew {
             _mm_setzero_pd()
         }
         #[inline(always)]
-        unsafe fn add(a: __m128d, b: __m128d) -> __m128d {
-            _mm_add_pd(a, b)
+        unsafe fn madd(a: __m128d, b: __m128d, c: __m128d) -> __m128d {
+            if F {
+                _mm_fmadd_pd(a, b, c)
+            } else {
+                _mm_add_pd(_mm_mul_pd(a, b), c)
+            }
         }
         #[inline(always)]
         unsafe fn sub(a: __m128d, b: __m128d) -> __m128d {
@@ -533,8 +697,9 @@ mod skew {
         }
     }
 
-    impl Lanes for Avx {
+    impl<const F: bool> Lanes for Avx<F> {
         type V = __m256d;
+        const FUSED: bool = F;
         #[inline(always)]
         unsafe fn splat_tracks(x: [f64; 4]) -> __m256d {
             _mm256_set_pd(x[1], x[1], x[0], x[0])
@@ -554,8 +719,12 @@ mod skew {
             _mm256_setzero_pd()
         }
         #[inline(always)]
-        unsafe fn add(a: __m256d, b: __m256d) -> __m256d {
-            _mm256_add_pd(a, b)
+        unsafe fn madd(a: __m256d, b: __m256d, c: __m256d) -> __m256d {
+            if F {
+                _mm256_fmadd_pd(a, b, c)
+            } else {
+                _mm256_add_pd(_mm256_mul_pd(a, b), c)
+            }
         }
         #[inline(always)]
         unsafe fn sub(a: __m256d, b: __m256d) -> __m256d {
@@ -584,8 +753,9 @@ mod skew {
         }
     }
 
-    impl Lanes for Avx512 {
+    impl<const F: bool> Lanes for Avx512<F> {
         type V = __m512d;
+        const FUSED: bool = F;
         #[inline(always)]
         unsafe fn splat_tracks(x: [f64; 4]) -> __m512d {
             _mm512_set_pd(x[3], x[3], x[2], x[2], x[1], x[1], x[0], x[0])
@@ -605,8 +775,12 @@ mod skew {
             _mm512_setzero_pd()
         }
         #[inline(always)]
-        unsafe fn add(a: __m512d, b: __m512d) -> __m512d {
-            _mm512_add_pd(a, b)
+        unsafe fn madd(a: __m512d, b: __m512d, c: __m512d) -> __m512d {
+            if F {
+                _mm512_fmadd_pd(a, b, c)
+            } else {
+                _mm512_add_pd(_mm512_mul_pd(a, b), c)
+            }
         }
         #[inline(always)]
         unsafe fn sub(a: __m512d, b: __m512d) -> __m512d {
@@ -662,17 +836,14 @@ mod skew {
         ic2: V,
     }
 
-    /// [`super::SvfState::tick`] on every lane (the same operations in the same order, no FMA).
+    /// [`super::SvfState::tick_in`] on every lane (the same operations in the same order and flavour).
     #[inline(always)]
     unsafe fn tick<L: Lanes>(s: &mut State<L::V>, c: &Coefs<L::V>, v0: L::V) -> L::V {
         let (ic1, ic2) = (s.ic1, s.ic2);
         let v3 = L::sub(v0, ic2);
-        s.ic1 = L::add(L::mul(c.b, ic1), L::mul(c.c, v3));
-        s.ic2 = L::add(L::add(ic2, L::mul(c.c, ic1)), L::mul(c.e, v3));
-        L::add(
-            L::add(L::mul(c.y0, v0), L::mul(c.y1, ic1)),
-            L::mul(c.y3, v3),
-        )
+        s.ic1 = L::madd(c.c, v3, L::mul(c.b, ic1));
+        s.ic2 = L::madd(c.e, v3, L::madd(c.c, ic1, ic2));
+        L::madd(c.y3, v3, L::madd(c.y1, ic1, L::mul(c.y0, v0)))
     }
 
     /// Whether the chains (at most four) can share one run: the same length and rounding points, and every
@@ -700,7 +871,7 @@ mod skew {
         if n < K {
             for (k, c) in ch.iter_mut().enumerate() {
                 if let [l, r] = &mut io[2 * k..2 * k + 2] {
-                    c.run_reference(l, r);
+                    c.run_reference_as(L::FUSED, l, r);
                 }
             }
             return;
@@ -795,25 +966,48 @@ mod skew {
         }
     }
 
-    /// One chain in SSE2 lanes (x86_64 base ISA).
+    /// One chain in SSE2 lanes (x86_64 base ISA), plain flavour.
     pub(super) fn run_sse2(ch: &mut Chain, left: &mut [f32], right: &mut [f32]) {
         let n = left.len().min(right.len());
         // SAFETY: SSE2 is part of the x86_64 base ISA; both buffers hold `n` frames.
-        unsafe { by_len::<Sse2>(&mut [ch], &mut [&mut left[..n], &mut right[..n]]) }
+        unsafe { by_len::<Sse2<false>>(&mut [ch], &mut [&mut left[..n], &mut right[..n]]) }
+    }
+
+    /// One chain in SSE2 lanes, fused flavour.
+    ///
+    /// # Safety
+    /// The CPU must support FMA.
+    #[target_feature(enable = "fma")]
+    pub(super) unsafe fn run_sse2_fma(ch: &mut Chain, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len().min(right.len());
+        by_len::<Sse2<true>>(&mut [ch], &mut [&mut left[..n], &mut right[..n]])
     }
 
     /// # Safety
     /// The CPU must support AVX; [`prepare`] accepted the two chains and four buffers.
     #[target_feature(enable = "avx")]
     pub(super) unsafe fn run_avx(ch: &mut [&mut Chain; 2], io: &mut [&mut [f32]; 4]) {
-        by_len::<Avx>(ch, io)
+        by_len::<Avx<false>>(ch, io)
+    }
+
+    /// [`run_avx`] in the fused flavour.
+    ///
+    /// # Safety
+    /// The CPU must support AVX and FMA; [`prepare`] accepted the two chains and four buffers.
+    #[target_feature(enable = "avx,fma")]
+    pub(super) unsafe fn run_avx_fma(ch: &mut [&mut Chain; 2], io: &mut [&mut [f32]; 4]) {
+        by_len::<Avx<true>>(ch, io)
     }
 
     /// # Safety
-    /// The CPU must support AVX-512F; [`prepare`] accepted the four chains and eight buffers.
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn run_avx512(ch: &mut [&mut Chain; 4], io: &mut [&mut [f32]; 8]) {
-        by_len::<Avx512>(ch, io)
+    /// The CPU must support AVX-512F (and FMA, which every AVX-512 CPU has); [`prepare`] accepted the four
+    /// chains and eight buffers.
+    #[target_feature(enable = "avx512f,fma")]
+    pub(super) unsafe fn run_avx512<const F: bool>(
+        ch: &mut [&mut Chain; 4],
+        io: &mut [&mut [f32]; 8],
+    ) {
+        by_len::<Avx512<F>>(ch, io)
     }
 }
 
@@ -825,6 +1019,12 @@ mod chain_tests {
 
     #[test]
     fn skewed_chain_is_bit_identical_to_frame_by_frame_ticks() {
+        for fused in [false, true] {
+            skewed_chain_is_bit_identical_to_frame_by_frame_ticks_as(fused);
+        }
+    }
+
+    fn skewed_chain_is_bit_identical_to_frame_by_frame_ticks_as(fused: bool) {
         let fs = 48_000.0;
         let kinds = [
             (SvfKind::HighPass, 40.0, 0.54, 0.0),
@@ -848,13 +1048,13 @@ mod chain_tests {
                 let (mut l1, mut r1, mut l2, mut r2) = (l0.clone(), r0.clone(), l0.clone(), r0);
                 // uneven runs, including ones shorter than the chain
                 for (x, y) in [(0, 3), (3, 1_000), (1_000, 1_001), (1_001, 3_000)] {
-                    a.run(&mut l1[x..y], &mut r1[x..y]);
-                    b.run_reference(&mut l2[x..y], &mut r2[x..y]);
+                    a.run_as(fused, &mut l1[x..y], &mut r1[x..y]);
+                    b.run_reference_as(fused, &mut l2[x..y], &mut r2[x..y]);
                 }
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&l1), bits(&l2), "left, {len} sections");
+                assert_eq!(bits(&l1), bits(&l2), "left, {len} sections, fused {fused}");
                 assert_eq!(bits(&r1), bits(&r2), "right, {len} sections");
-                assert_eq!(a.st, b.st, "state, {len} sections");
+                assert_eq!(a.st, b.st, "state, {len} sections, fused {fused}");
                 assert_ne!(bits(&l1), bits(&l0), "the chain did nothing");
             }
         }
@@ -862,6 +1062,12 @@ mod chain_tests {
 
     #[test]
     fn paired_chains_are_bit_identical_to_each_run_alone() {
+        for fused in [false, true] {
+            paired_chains_are_bit_identical_to_each_run_alone_as(fused);
+        }
+    }
+
+    fn paired_chains_are_bit_identical_to_each_run_alone_as(fused: bool) {
         let fs = 44_100.0;
         let mk = |len: usize, shift: f64| {
             let mut c = Chain::default();
@@ -886,14 +1092,15 @@ mod chain_tests {
                 let (mut la2, mut ra2, mut lb2, mut rb2) =
                     (la.clone(), ra.clone(), lb.clone(), rb.clone());
                 for (x, y) in [(0, 2), (2, 700), (700, 2_000)] {
-                    run_pair(
+                    run_pair_as(
+                        fused,
                         &mut a,
                         &mut b,
                         (&mut la[x..y], &mut ra[x..y]),
                         (&mut lb[x..y], &mut rb[x..y]),
                     );
-                    a2.run_reference(&mut la2[x..y], &mut ra2[x..y]);
-                    b2.run_reference(&mut lb2[x..y], &mut rb2[x..y]);
+                    a2.run_reference_as(fused, &mut la2[x..y], &mut ra2[x..y]);
+                    b2.run_reference_as(fused, &mut lb2[x..y], &mut rb2[x..y]);
                 }
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                 assert_eq!(bits(&la), bits(&la2), "{len}/{other}");
@@ -907,6 +1114,12 @@ mod chain_tests {
 
     #[test]
     fn quad_chains_are_bit_identical_to_each_run_alone() {
+        for fused in [false, true] {
+            quad_chains_are_bit_identical_to_each_run_alone_as(fused);
+        }
+    }
+
+    fn quad_chains_are_bit_identical_to_each_run_alone_as(fused: bool) {
         let fs = 48_000.0;
         let mk = |len: usize, shift: f64| {
             let mut c = Chain::default();
@@ -939,10 +1152,10 @@ mod chain_tests {
                         let r = &mut it.next().unwrap()[x..y];
                         (l, r)
                     };
-                    run_quad([a, b, c, d], [io(), io(), io(), io()]);
+                    run_quad_as(fused, [a, b, c, d], [io(), io(), io(), io()]);
                     for (t, ch) in alone.iter_mut().enumerate() {
                         let (l, r) = sig2.split_at_mut(2 * t + 1);
-                        ch.run_reference(&mut l[2 * t][x..y], &mut r[0][x..y]);
+                        ch.run_reference_as(fused, &mut l[2 * t][x..y], &mut r[0][x..y]);
                     }
                 }
                 for k in 0..8 {
@@ -954,5 +1167,33 @@ mod chain_tests {
                 assert_ne!(bits(&sig[0]), bits(&noise(10, 2_500, 0.7)), "nothing ran");
             }
         }
+    }
+
+    /// The fused flavour is `f64::mul_add` at the five multiply-adds and nothing else: checked against the
+    /// formula written out, and against the plain flavour (which it must not equal, or the bit-exact
+    /// comparisons above could not tell the flavours apart).
+    #[test]
+    fn flavours_differ_only_in_the_fused_roundings() {
+        let c = SvfCoefs::new(SvfKind::Bell, 48_000.0, 1_000.0, 2.0, 6.0);
+        let x = noise(5, 4_000, 0.9);
+        let (mut p, mut f) = (SvfState::default(), SvfState::default());
+        let (mut ic1, mut ic2) = (0f64, 0f64);
+        let mut differ = 0;
+        for &v in &x {
+            let v0 = v as f64;
+            let v3 = v0 - ic2;
+            let y = c.y3.mul_add(v3, c.y1.mul_add(ic1, c.y0 * v0));
+            (ic1, ic2) = (
+                c.c.mul_add(v3, c.b * ic1),
+                c.e.mul_add(v3, c.c.mul_add(ic1, ic2)),
+            );
+            let yf = f.tick_as(true, &c, v0);
+            assert_eq!(yf.to_bits(), y.to_bits());
+            assert_eq!((f.ic1, f.ic2), (ic1, ic2));
+            let yp = p.tick_as(false, &c, v0);
+            assert!((yp - yf).abs() < 1e-9, "{yp} against {yf}");
+            differ += (yp != yf) as usize;
+        }
+        assert!(differ > 100, "only {differ} of 4000 outputs differ");
     }
 }
