@@ -267,9 +267,27 @@ impl Compressor {
                 *k = self.key(l, r);
             }
         } else {
-            for ((k, &l), &r) in buf.iter_mut().zip(left.iter()).zip(right.iter()) {
-                *k = l.abs().max(r.abs());
+            // the key max(|L|, |R|) in the same vectorized pass as the gain computer
+            let p = (
+                self.knee_floor_lin,
+                self.threshold_db.value(),
+                self.inv_ratio.value(),
+                self.knee_db.value(),
+            );
+            #[cfg(target_arch = "x86_64")]
+            if self.avx512 {
+                // SAFETY: AVX-512F was detected in `new`.
+                unsafe { stereo_targets_avx512(left, right, buf, p) };
+                return;
             }
+            #[cfg(target_arch = "x86_64")]
+            if self.avx2 {
+                // SAFETY: AVX2 was detected in `new`.
+                unsafe { stereo_targets_avx2(left, right, buf, p) };
+                return;
+            }
+            stereo_targets(left, right, buf, p);
+            return;
         }
         let p = (
             self.knee_floor_lin,
@@ -515,6 +533,43 @@ fn targets(buf: &mut [f32], (floor, t, ir, kn): (f32, f32, f32, f32)) {
     for x in buf.iter_mut() {
         *x = target_gr_db(*x, floor, t, ir, kn);
     }
+}
+
+/// [`targets`] from the stereo frames: the key `max(|L|, |R|)` and its target reduction in one pass.
+#[inline(always)]
+fn stereo_targets(
+    left: &[f32],
+    right: &[f32],
+    buf: &mut [f32],
+    (floor, t, ir, kn): (f32, f32, f32, f32),
+) {
+    for ((x, &l), &r) in buf.iter_mut().zip(left).zip(right) {
+        *x = target_gr_db(l.abs().max(r.abs()), floor, t, ir, kn);
+    }
+}
+
+/// [`stereo_targets`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn stereo_targets_avx2(
+    left: &[f32],
+    right: &[f32],
+    buf: &mut [f32],
+    p: (f32, f32, f32, f32),
+) {
+    stereo_targets(left, right, buf, p)
+}
+
+/// [`stereo_targets`] compiled for AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn stereo_targets_avx512(
+    left: &[f32],
+    right: &[f32],
+    buf: &mut [f32],
+    p: (f32, f32, f32, f32),
+) {
+    stereo_targets(left, right, buf, p)
 }
 
 /// Gains from the smoothed reductions, applied to both channels.

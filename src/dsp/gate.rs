@@ -171,8 +171,29 @@ impl Gate {
     /// While a gate (not an expander) is fully open and nothing ramps, a frame of [`Gate::tick_gain`] only
     /// advances the hold counter and gives gain 1 (the output is the input, `x · 1 = x`). This does exactly
     /// that for as many frames as stay so, and returns how many: it stops before the first frame whose hold
-    /// runs out, where the frame-by-frame path takes over.
+    /// runs out, where the frame-by-frame path takes over. Compiled for AVX2 where the CPU has it (the same
+    /// comparisons, eight frames per instruction).
     fn scan_open(&mut self, left: &[f32], right: &[f32]) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present (checked just above).
+            return unsafe { self.scan_open_avx2(left, right) };
+        }
+        self.scan_open_in(left, right)
+    }
+
+    /// [`Gate::scan_open`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn scan_open_avx2(&mut self, left: &[f32], right: &[f32]) -> usize {
+        self.scan_open_in(left, right)
+    }
+
+    #[inline(always)]
+    fn scan_open_in(&mut self, left: &[f32], right: &[f32]) -> usize {
         let (threshold, hold) = (self.threshold_lin, self.hold_frames);
         let mut since_above = self.since_above;
         // Whole chunks first, while no frame of the chunk can outlast the hold (its counter stays at most
