@@ -154,7 +154,15 @@ fn amplitude_db(x: f64) -> Option<f64> {
 ///
 /// Results do not depend on how the input is split into blocks.
 pub struct LoudnessMeter {
-    ebu: EbuR128,
+    /// One meter for all channels (loudness, and the peaks too when measuring everything); `None` for the
+    /// peaks half of a split pair.
+    ebu: Option<EbuR128>,
+    /// The peaks half of a split pair: one mono meter per channel. The true-peak interpolator runs per
+    /// channel either way (the same f32 operations, so the same values), but `ebur128`'s mono code path
+    /// measured 22 % faster than its stereo one (57 ms against 73 ms per stereo minute on this machine).
+    channel_meters: Vec<EbuR128>,
+    /// Deinterleaving scratch for `channel_meters`.
+    scratch: Vec<f32>,
     rate: u32,
     channels: usize,
     /// Largest chunk fed to the meter at once: floor(rate / 100) frames (≤ 10 ms).
@@ -238,11 +246,22 @@ impl LoudnessMeter {
             Parts::Peaks => peak_mode,
         };
         let loudness = parts != Parts::Peaks;
-        let mut ebu = EbuR128::new(roles.len() as u32, rate, mode).map_err(meter_err)?;
-        let map: Vec<ebur128::Channel> = roles.iter().map(|r| r.to_ebur128()).collect();
-        ebu.set_channel_map(&map).map_err(meter_err)?;
+        let (ebu, channel_meters) = if loudness {
+            let mut ebu = EbuR128::new(roles.len() as u32, rate, mode).map_err(meter_err)?;
+            let map: Vec<ebur128::Channel> = roles.iter().map(|r| r.to_ebur128()).collect();
+            ebu.set_channel_map(&map).map_err(meter_err)?;
+            (Some(ebu), Vec::new())
+        } else {
+            let mono = roles
+                .iter()
+                .map(|_| EbuR128::new(1, rate, mode).map_err(meter_err))
+                .collect::<Result<Vec<_>, _>>()?;
+            (None, mono)
+        };
         Ok(Self {
             ebu,
+            channel_meters,
+            scratch: Vec::new(),
             rate,
             channels: roles.len(),
             chunk_frames: u64::from(rate / 100).max(1),
@@ -297,12 +316,12 @@ impl LoudnessMeter {
         }
         let (m, s) = if self.chunk_energy.is_empty() {
             let m = if self.frames >= 4 * self.block_frames {
-                self.ebu.loudness_momentary().map_err(meter_err)?
+                self.joint()?.loudness_momentary().map_err(meter_err)?
             } else {
                 f64::NEG_INFINITY
             };
             let s = if self.frames >= 30 * self.block_frames {
-                self.ebu.loudness_shortterm().map_err(meter_err)?
+                self.joint()?.loudness_shortterm().map_err(meter_err)?
             } else {
                 f64::NEG_INFINITY
             };
@@ -311,7 +330,7 @@ impl LoudnessMeter {
             // Fast path: every chunk is exactly 10 ms and ends on the 10 ms grid.
             // `idx` numbers the chunk just completed (0-based).
             let idx = (self.frames / self.chunk_frames) as usize - 1;
-            let e = loudness_to_energy(self.ebu.loudness_window(10).map_err(meter_err)?);
+            let e = loudness_to_energy(self.joint()?.loudness_window(10).map_err(meter_err)?);
             self.chunk_energy[idx % S_CHUNKS] = e;
             let mean = |n: usize| -> f64 {
                 (idx + 1 - n..=idx)
@@ -362,13 +381,22 @@ impl LoudnessMeter {
         for c in channels {
             self.count_clipped(c);
         }
+        if self.ebu.is_none() {
+            for (m, c) in self.channel_meters.iter_mut().zip(channels) {
+                m.add_frames_f32(c).map_err(meter_err)?;
+            }
+            self.frames += len as u64;
+            return Ok(());
+        }
         let mut pos = 0usize;
         let mut chunk: Vec<&[f32]> = Vec::with_capacity(self.channels);
         while pos < len {
             let n = self.next_chunk((len - pos) as u64) as usize;
             chunk.clear();
             chunk.extend(channels.iter().map(|c| &c[pos..pos + n]));
-            self.ebu.add_frames_planar_f32(&chunk).map_err(meter_err)?;
+            self.joint_mut()?
+                .add_frames_planar_f32(&chunk)
+                .map_err(meter_err)?;
             self.after_chunk(n as u64)?;
             pos += n;
         }
@@ -385,11 +413,27 @@ impl LoudnessMeter {
         }
         self.count_clipped(samples);
         let frames = samples.len() / self.channels;
+        if self.ebu.is_none() {
+            let mut scratch = std::mem::take(&mut self.scratch);
+            scratch.resize(frames, 0.0);
+            for (ch, m) in self.channel_meters.iter_mut().enumerate() {
+                for (d, s) in scratch
+                    .iter_mut()
+                    .zip(samples[ch..].iter().step_by(self.channels))
+                {
+                    *d = *s;
+                }
+                m.add_frames_f32(&scratch).map_err(meter_err)?;
+            }
+            self.scratch = scratch;
+            self.frames += frames as u64;
+            return Ok(());
+        }
         let mut pos = 0usize;
         while pos < frames {
             let n = self.next_chunk((frames - pos) as u64) as usize;
             let s = &samples[pos * self.channels..(pos + n) * self.channels];
-            self.ebu.add_frames_f32(s).map_err(meter_err)?;
+            self.joint_mut()?.add_frames_f32(s).map_err(meter_err)?;
             self.after_chunk(n as u64)?;
             pos += n;
         }
@@ -412,7 +456,11 @@ impl LoudnessMeter {
         if self.frames < 4 * self.block_frames {
             return None;
         }
-        self.ebu.loudness_momentary().ok().and_then(finite)
+        self.ebu
+            .as_ref()?
+            .loudness_momentary()
+            .ok()
+            .and_then(finite)
     }
 
     /// Current short-term loudness (last 3 s) in LUFS; `None` before 3 s or for silence.
@@ -420,22 +468,39 @@ impl LoudnessMeter {
         if self.frames < 30 * self.block_frames {
             return None;
         }
-        self.ebu.loudness_shortterm().ok().and_then(finite)
+        self.ebu
+            .as_ref()?
+            .loudness_shortterm()
+            .ok()
+            .and_then(finite)
     }
 
     /// The report for everything fed so far.
     pub fn report(&self) -> LoudnessReport {
-        let integrated = self.ebu.loudness_global().ok().and_then(finite);
-        let lra = if self.lra_blocks > 0 {
-            self.ebu.loudness_range().ok().and_then(finite)
-        } else {
-            None
+        let integrated = self
+            .ebu
+            .as_ref()
+            .and_then(|e| e.loudness_global().ok())
+            .and_then(finite);
+        let lra = match &self.ebu {
+            Some(e) if self.lra_blocks > 0 => e.loudness_range().ok().and_then(finite),
+            _ => None,
         };
         let mut tp = 0.0f64;
         let mut sp = 0.0f64;
-        for ch in 0..self.channels as u32 {
-            tp = tp.max(self.ebu.true_peak(ch).unwrap_or(0.0));
-            sp = sp.max(self.ebu.sample_peak(ch).unwrap_or(0.0));
+        match &self.ebu {
+            Some(e) => {
+                for ch in 0..self.channels as u32 {
+                    tp = tp.max(e.true_peak(ch).unwrap_or(0.0));
+                    sp = sp.max(e.sample_peak(ch).unwrap_or(0.0));
+                }
+            }
+            None => {
+                for m in &self.channel_meters {
+                    tp = tp.max(m.true_peak(0).unwrap_or(0.0));
+                    sp = sp.max(m.sample_peak(0).unwrap_or(0.0));
+                }
+            }
         }
         LoudnessReport {
             integrated_lufs: integrated,
@@ -449,6 +514,19 @@ impl LoudnessMeter {
             sample_rate: self.rate,
             channels: self.channels as u32,
         }
+    }
+
+    /// The joint meter (every part but the peaks half of a split pair has one).
+    fn joint(&self) -> Result<&EbuR128, LoudnessError> {
+        self.ebu
+            .as_ref()
+            .ok_or_else(|| LoudnessError::Meter("no loudness meter in a peaks-only meter".into()))
+    }
+
+    fn joint_mut(&mut self) -> Result<&mut EbuR128, LoudnessError> {
+        self.ebu
+            .as_mut()
+            .ok_or_else(|| LoudnessError::Meter("no loudness meter in a peaks-only meter".into()))
     }
 
     /// Counts clipped samples (the meter that measures peaks does).

@@ -142,26 +142,39 @@ fn meters_off_leaves_the_audio_bit_identical() {
 
 #[test]
 fn split_loudness_meter_reports_exactly_what_one_meter_does() {
-    // 7 s of varying loudness with clipped bursts, fed in uneven blocks
+    // 7 s of varying loudness with clipped bursts, fed in uneven blocks; each channel in turn the louder one
+    // (the report holds the larger channel's peaks, so each channel's peak meter must get it right), and the
+    // peaks half fed interleaved and planar
     let frames = 7 * RATE as usize;
-    let mut x = noise(5, 2 * frames, 1.0);
-    for (i, v) in x.iter_mut().enumerate() {
-        let t = (i / 2) as f32 / RATE as f32;
-        *v *= 0.2 + (t * 1.3).sin().abs() * 2.5; // up to ±1.35: some clip
+    for louder in [0, 1] {
+        let mut x = noise(5, 2 * frames, 1.0);
+        for (i, v) in x.iter_mut().enumerate() {
+            let t = (i / 2) as f32 / RATE as f32;
+            *v *= 0.2 + (t * 1.3).sin().abs() * 2.5; // up to ±1.35: some clip
+            if i % 2 != louder {
+                *v *= 0.5;
+            }
+        }
+        let roles = [Channel::Left, Channel::Right];
+        let mut one = LoudnessMeter::new(RATE, &roles).unwrap();
+        let (mut loud, mut peaks) = LoudnessMeter::split(RATE, &roles).unwrap();
+        for b in x.chunks(2 * 1_234) {
+            one.add_interleaved_stereo(b).unwrap();
+        }
+        for b in x.chunks(2 * 4_096) {
+            loud.add_interleaved_stereo(b).unwrap();
+            if louder == 0 {
+                peaks.add_interleaved_stereo(b).unwrap();
+            } else {
+                let l: Vec<f32> = b.iter().step_by(2).copied().collect();
+                let r: Vec<f32> = b.iter().skip(1).step_by(2).copied().collect();
+                peaks.add_planar(&[&l, &r]).unwrap();
+            }
+        }
+        let want = one.finish();
+        let got = loud.finish().with_peaks_of(&peaks.finish());
+        assert!(want.clipped_samples > 0 && want.true_peak_dbtp.unwrap() > 0.0);
+        assert!(want.loudness_range_lu.is_some() && want.integrated_lufs.is_some());
+        assert_eq!(got, want, "louder channel {louder}");
     }
-    let roles = [Channel::Left, Channel::Right];
-    let mut one = LoudnessMeter::new(RATE, &roles).unwrap();
-    let (mut loud, mut peaks) = LoudnessMeter::split(RATE, &roles).unwrap();
-    for b in x.chunks(2 * 1_234) {
-        one.add_interleaved_stereo(b).unwrap();
-    }
-    for b in x.chunks(2 * 4_096) {
-        loud.add_interleaved_stereo(b).unwrap();
-        peaks.add_interleaved_stereo(b).unwrap();
-    }
-    let want = one.finish();
-    let got = loud.finish().with_peaks_of(&peaks.finish());
-    assert!(want.clipped_samples > 0 && want.true_peak_dbtp.unwrap() > 0.0);
-    assert!(want.loudness_range_lu.is_some() && want.integrated_lufs.is_some());
-    assert_eq!(got, want);
 }

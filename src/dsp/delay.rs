@@ -256,6 +256,7 @@ impl Delay {
     /// and writes the line inputs behind them. Every frame does [`Delay::tick`]'s operations in the same order
     /// (same read, the same f64 filter arithmetic per lane with no f32 rounding between the sections, the shared
     /// [`line_input`]), so the output is the same bit for bit whatever the block split.
+    #[inline(always)]
     fn process_steady(&mut self, left: &mut [f32], right: &mut [f32]) {
         let (d, fb, p) = (
             self.time_frames.value(),
@@ -428,8 +429,32 @@ impl StereoProcessor for Delay {
         self.fresh = true;
     }
 
-    /// Replaces the block with the wet (echo) signal; silence while bypassed.
+    /// Replaces the block with the wet (echo) signal; silence while bypassed. Compiled for AVX2 where the CPU
+    /// has it (the same operations; no fused multiply-adds).
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present (checked just above).
+            unsafe { self.process_avx2(left, right) };
+            return;
+        }
+        self.process_in(left, right)
+    }
+}
+
+impl Delay {
+    /// [`StereoProcessor::process`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn process_avx2(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_in(left, right)
+    }
+
+    #[inline(always)]
+    fn process_in(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len().min(right.len());
         if n == 0 {
             return;

@@ -388,6 +388,7 @@ impl Limiter {
 
     /// One run of at most [`CHUNK`] frames with the detector active; returns how many frames it processed (fewer
     /// than `left.len()` when the bypass fade-out ends inside the run).
+    #[inline(always)]
     fn run(&mut self, left: &mut [f32], right: &mut [f32], min_gain: &mut f32) -> usize {
         let mut n = left.len().min(CHUNK);
         // wet amount per frame while fading; the run ends where the fade-out does
@@ -472,7 +473,31 @@ impl StereoProcessor for Limiter {
         self.latency
     }
 
+    /// Compiled for AVX2 where the CPU has it (the same operations; no fused multiply-adds).
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present (checked just above).
+            unsafe { self.process_avx2(left, right) };
+            return;
+        }
+        self.process_in(left, right)
+    }
+}
+
+impl Limiter {
+    /// [`StereoProcessor::process`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn process_avx2(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.process_in(left, right)
+    }
+
+    #[inline(always)]
+    fn process_in(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len().min(right.len());
         let (left, right) = (&mut left[..n], &mut right[..n]);
         self.block_max_gr_db = 0.0;
