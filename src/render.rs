@@ -102,68 +102,195 @@ pub fn run_engine(
     tail: bool,
     mut sink: impl FnMut(&[f32]) -> Result<()>,
 ) -> Result<u64> {
-    let _ = engine.push(Command::transport(
-        0,
-        TransportCommand::Seek { frame: start },
-    ));
-    let _ = engine.push(Command::transport(0, TransportCommand::Play));
-    let block = block_frames.min(engine.max_block_frames()).max(1);
-    let latency = engine.latency_frames() as u64;
-    let main = end - start;
-    let rate = engine.sample_rate_hz() as u64;
-    let tail = tail && engine.has_tail();
-    let max_tail = if tail {
-        (TAIL_MAX_S * rate as f64) as u64
-    } else {
-        0
-    };
-    let quiet_needed = (TAIL_QUIET_S * rate as f64) as u64;
-    let threshold = 10f32.powf(TAIL_THRESHOLD_DBFS / 20.0);
+    let (mut cut, block) = Cutter::start(engine, start, end, block_frames, tail);
     let mut l = vec![0.0f32; block];
     let mut r = vec![0.0f32; block];
-    let mut inter = vec![0.0f32; 2 * block];
-    let mut processed = 0u64;
-    let mut written = 0u64;
-    let mut quiet = 0u64;
-    loop {
-        let main_left = (latency + main).saturating_sub(processed);
-        let n = if main_left > 0 {
-            main_left.min(block as u64) as usize
-        } else {
-            if !tail || quiet >= quiet_needed || written >= main + max_tail {
-                break;
-            }
-            (main + max_tail - written).min(block as u64) as usize
-        };
+    while let Some(n) = cut.next_frames(block) {
         engine.process(&mut l[..n], &mut r[..n]);
-        let skip = latency.saturating_sub(processed).min(n as u64) as usize;
-        processed += n as u64;
-        let mut m = 0;
-        let mut tail_done = false;
-        for i in skip..n {
-            inter[2 * m] = l[i];
-            inter[2 * m + 1] = r[i];
-            if l[i].abs().max(r[i].abs()) < threshold {
-                quiet += 1;
-            } else {
-                quiet = 0;
-            }
-            m += 1;
-            // the tail ends on the exact frame its quiet run is complete, whatever the block size
-            if tail && written + m as u64 > main && quiet >= quiet_needed {
-                tail_done = true;
-                break;
-            }
-        }
-        if m > 0 {
-            sink(&inter[..2 * m])?;
-            written += m as u64;
-        }
-        if tail_done {
+        if cut.take(&l[..n], &r[..n], &mut sink)? {
             break;
         }
     }
-    Ok(written)
+    Ok(cut.written)
+}
+
+/// [`run_engine`] with the engine's master strip on a thread of its own: this thread mixes (with rayon's
+/// workers) while the master stage runs the master strip over the blocks before and cuts the output (latency,
+/// tail) exactly as [`run_engine`] does, then calls `sink`. The master's serial work (EQ, bus compressor,
+/// limiter) thus overlaps the next blocks' mix instead of holding it up; the samples are the same (the
+/// master's processors are block-size invariant and see the same frames in the same order). The mix may run
+/// a few blocks past the end of a tail; the stage drops them.
+pub fn run_engine_pipelined(
+    engine: &mut Engine,
+    start: u64,
+    end: u64,
+    block_frames: usize,
+    tail: bool,
+    sink: impl FnMut(&[f32]) -> Result<()> + Send,
+) -> Result<u64> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc::{channel, sync_channel};
+    let (mut cut, block) = Cutter::start(engine, start, end, block_frames, tail);
+    // the most the stage can take: the whole range, its latency and the longest tail
+    let limit = cut.latency + cut.main + cut.max_tail;
+    let mut master = engine.detach_master();
+    let done = AtomicBool::new(false);
+    let (to_stage, stage_rx) = sync_channel::<(Vec<f32>, Vec<f32>)>(4);
+    let (free_tx, free_rx) = channel::<(Vec<f32>, Vec<f32>)>();
+    std::thread::scope(|scope| {
+        let done = &done;
+        let stage = scope.spawn(move || -> Result<u64> {
+            let mut sink = sink;
+            let result = (|| {
+                for (mut l, mut r) in stage_rx.iter() {
+                    master.process(&mut l, &mut r);
+                    let finished = cut.take(&l, &r, &mut sink)?;
+                    let _ = free_tx.send((l, r));
+                    if finished {
+                        break;
+                    }
+                }
+                Ok(cut.written)
+            })();
+            done.store(true, Ordering::Relaxed);
+            result
+        });
+        let mut processed = 0u64;
+        while processed < limit && !done.load(Ordering::Relaxed) {
+            let n = (limit - processed).min(block as u64) as usize;
+            let (mut l, mut r) = free_rx.try_recv().unwrap_or_default();
+            l.resize(n, 0.0);
+            r.resize(n, 0.0);
+            engine.process(&mut l, &mut r);
+            processed += n as u64;
+            if to_stage.send((l, r)).is_err() {
+                break; // the stage stopped: its result says why
+            }
+        }
+        drop(to_stage);
+        stage
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the master stage failed")))
+    })
+}
+
+/// The frame bookkeeping of a render: which frames of the engine's output to keep (its latency dropped at the
+/// start, as many flushed past the end) and where the effect tail ends.
+struct Cutter {
+    latency: u64,
+    main: u64,
+    tail: bool,
+    max_tail: u64,
+    quiet_needed: u64,
+    threshold: f32,
+    processed: u64,
+    written: u64,
+    quiet: u64,
+    inter: Vec<f32>,
+}
+
+impl Cutter {
+    /// Starts playback of `[start, end)` on the engine; returns the cutter and the block length to process.
+    fn start(
+        engine: &mut Engine,
+        start: u64,
+        end: u64,
+        block_frames: usize,
+        tail: bool,
+    ) -> (Cutter, usize) {
+        let _ = engine.push(Command::transport(
+            0,
+            TransportCommand::Seek { frame: start },
+        ));
+        let _ = engine.push(Command::transport(0, TransportCommand::Play));
+        let block = block_frames.min(engine.max_block_frames()).max(1);
+        let rate = engine.sample_rate_hz() as u64;
+        let tail = tail && engine.has_tail();
+        let cut = Cutter {
+            latency: engine.latency_frames() as u64,
+            main: end - start,
+            tail,
+            max_tail: if tail {
+                (TAIL_MAX_S * rate as f64) as u64
+            } else {
+                0
+            },
+            quiet_needed: (TAIL_QUIET_S * rate as f64) as u64,
+            threshold: 10f32.powf(TAIL_THRESHOLD_DBFS / 20.0),
+            processed: 0,
+            written: 0,
+            quiet: 0,
+            inter: vec![0.0f32; 2 * block],
+        };
+        (cut, block)
+    }
+
+    /// Frames to process next (at most `block`), or `None` when the render is complete.
+    fn next_frames(&self, block: usize) -> Option<usize> {
+        let main_left = (self.latency + self.main).saturating_sub(self.processed);
+        if main_left > 0 {
+            return Some(main_left.min(block as u64) as usize);
+        }
+        if !self.tail
+            || self.quiet >= self.quiet_needed
+            || self.written >= self.main + self.max_tail
+        {
+            return None;
+        }
+        Some((self.main + self.max_tail - self.written).min(block as u64) as usize)
+    }
+
+    /// Takes the engine's next output frames: keeps those past the latency, interleaved, into `sink`; returns
+    /// true when the render is complete (the tail's quiet run ended, on its exact frame). Frames given after the
+    /// end are ignored.
+    fn take(
+        &mut self,
+        l: &[f32],
+        r: &[f32],
+        sink: &mut impl FnMut(&[f32]) -> Result<()>,
+    ) -> Result<bool> {
+        let n = l.len().min(r.len());
+        let mut i = 0;
+        while i < n {
+            // at most one interleaving buffer at a time, and never past what the render needs
+            let Some(want) = self.next_frames(self.inter.len() / 2) else {
+                return Ok(true);
+            };
+            let len = want.min(n - i);
+            let (l, r) = (&l[i..i + len], &r[i..i + len]);
+            i += len;
+            let skip = self.latency.saturating_sub(self.processed).min(len as u64) as usize;
+            self.processed += len as u64;
+            let mut m = 0;
+            let mut tail_done = false;
+            for j in skip..len {
+                self.inter[2 * m] = l[j];
+                self.inter[2 * m + 1] = r[j];
+                if l[j].abs().max(r[j].abs()) < self.threshold {
+                    self.quiet += 1;
+                } else {
+                    self.quiet = 0;
+                }
+                m += 1;
+                // the tail ends on the exact frame its quiet run is complete, whatever the block size
+                if self.tail
+                    && self.written + m as u64 > self.main
+                    && self.quiet >= self.quiet_needed
+                {
+                    tail_done = true;
+                    break;
+                }
+            }
+            if m > 0 {
+                sink(&self.inter[..2 * m])?;
+                self.written += m as u64;
+            }
+            if tail_done {
+                return Ok(true);
+            }
+        }
+        Ok(self.next_frames(self.inter.len() / 2).is_none())
+    }
 }
 
 /// Render the whole range to memory (interleaved stereo) with its loudness report.
@@ -430,10 +557,11 @@ fn write_wav(
         b
     });
     // The mixing loop runs on one of rayon's workers, so that thread also takes a share of the parallel track
-    // strips instead of waiting for the pool (which has as many threads as cores).
+    // strips instead of waiting for the pool (which has as many threads as cores); the master strip runs on a
+    // stage of its own between the mix and the writer.
     let (engine, bar_ref) = (&mut engine, &bar);
     let result = rayon::scope(move |_| {
-        run_engine(
+        run_engine_pipelined(
             engine,
             start,
             end,

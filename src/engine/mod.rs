@@ -294,6 +294,9 @@ pub struct Engine {
     ins_l: Vec<Vec<f32>>,
     ins_r: Vec<Vec<f32>>,
     master: MasterStrip,
+    /// The master strip runs outside the engine ([`Engine::detach_master`]): the engine's output is the mix
+    /// before it, and `master` is a neutral stand-in that never runs.
+    master_detached: Option<usize>,
     monitor: Monitor,
     any_solo: bool,
     pending: Vec<Command>,
@@ -455,6 +458,7 @@ impl Engine {
             clock_frames: 0,
             transport: Transport::default(),
             master: MasterStrip::new(&master, ramp_frames, rate),
+            master_detached: None,
             monitor: Monitor::new(ramp_frames, max),
             buses,
             bus_order: order,
@@ -518,7 +522,23 @@ impl Engine {
     /// Frames of delay between input and output (the master limiter's lookahead; 0 without a limiter).
     /// Offline renders drop this many frames at the start and flush as many at the end.
     pub fn latency_frames(&self) -> usize {
-        self.master.latency_frames()
+        self.master_detached
+            .unwrap_or_else(|| self.master.latency_frames())
+    }
+
+    /// Takes the master strip out of the engine, for a render that runs it on another thread (a pipeline
+    /// stage after the mix, see `render`): from now on [`Engine::process`] returns the mix before the master,
+    /// and the returned [`DetachedMaster`] turns it into the engine's output, block by block in order (its
+    /// processors are block-size invariant, so any block split gives the same samples).
+    /// [`Engine::latency_frames`] still counts the master's latency. Commands to the master no longer reach
+    /// it, so detach only for a render without them (renders send transport commands only).
+    pub fn detach_master(&mut self) -> DetachedMaster {
+        let ramp_frames = ((RAMP_MS / 1000.0) * self.sample_rate_hz as f32).round() as u32;
+        let stand_in = MasterStrip::new(&MasterState::default(), ramp_frames, self.sample_rate_hz);
+        self.master_detached = Some(self.master.latency_frames());
+        DetachedMaster {
+            strip: std::mem::replace(&mut self.master, stand_in),
+        }
     }
 
     /// True when the engine has effect buses (whose reverb or delay rings on after the sources end).
@@ -1184,7 +1204,9 @@ impl Engine {
                 0,
             );
         }
-        self.master.process(bus_l, bus_r);
+        if self.master_detached.is_none() {
+            self.master.process(bus_l, bus_r);
+        }
         // the monitor section (listening only) runs after this, in `process`
     }
 }
@@ -1210,6 +1232,7 @@ impl Engine {
             live,
             bus_order,
             transport,
+            master_detached,
             ..
         } = self;
         let (Some(bufs), Some(bus_bufs)) = (par_bufs.as_mut(), par_bus_bufs.as_mut()) else {
@@ -1225,7 +1248,22 @@ impl Engine {
         offline_buses(
             buses, bus_order, bus_bufs, ins_l, ins_r, out_l, out_r, xbuf, scratch,
         );
-        master.process(out_l, out_r);
+        if master_detached.is_none() {
+            master.process(out_l, out_r);
+        }
+    }
+}
+
+/// The master strip of an engine, taken out by [`Engine::detach_master`] to run on another thread.
+pub struct DetachedMaster {
+    strip: MasterStrip,
+}
+
+impl DetachedMaster {
+    /// The master (EQ, bus compressor, fader, limiter) over the next frames of the engine's pre-master output,
+    /// in place.
+    pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        self.strip.process(left, right);
     }
 }
 
