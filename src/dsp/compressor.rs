@@ -51,6 +51,9 @@ pub struct Compressor {
     makeup_lin: f32,
     /// Keys at or below this level are below the knee: no gain reduction, no log needed.
     knee_floor_lin: f32,
+    /// The knee's curvature `(1 − 1/R) / (2W)` (0 without a knee), so the per-frame curve multiplies instead
+    /// of dividing.
+    knee_scale: f32,
     attack_coef: f64,
     release_coef: f64,
     yl_db: f64,
@@ -82,6 +85,7 @@ impl Compressor {
             makeup_db: Smoother::linear(sample_rate_hz, PARAM_RAMP_MS, 0.0),
             makeup_lin: 1.0,
             knee_floor_lin: 0.0,
+            knee_scale: 0.0,
             attack_coef: 0.0,
             release_coef: 0.0,
             yl_db: 0.0,
@@ -108,6 +112,12 @@ impl Compressor {
 
     fn update_derived(&mut self) {
         self.knee_floor_lin = db_to_gain(self.threshold_db.value() - 0.5 * self.knee_db.value());
+        let knee_db = self.knee_db.value();
+        self.knee_scale = if knee_db > 0.0 {
+            (1.0 - self.inv_ratio.value()) / (2.0 * knee_db)
+        } else {
+            0.0
+        };
         self.makeup_lin = db_to_gain(self.makeup_db.value());
     }
 
@@ -237,6 +247,7 @@ impl Compressor {
             self.threshold_db.value(),
             self.inv_ratio.value(),
             self.knee_db.value(),
+            self.knee_scale,
         );
         self.yl_db = smooth_gr_db(self.yl_db, xl, self.attack_coef, self.release_coef);
         gain_of(self.yl_db, self.makeup_db.value(), self.makeup_lin)
@@ -273,6 +284,7 @@ impl Compressor {
                 self.threshold_db.value(),
                 self.inv_ratio.value(),
                 self.knee_db.value(),
+                self.knee_scale,
             );
             #[cfg(target_arch = "x86_64")]
             if self.avx512 {
@@ -294,6 +306,7 @@ impl Compressor {
             self.threshold_db.value(),
             self.inv_ratio.value(),
             self.knee_db.value(),
+            self.knee_scale,
         );
         #[cfg(target_arch = "x86_64")]
         if self.avx512 {
@@ -529,9 +542,9 @@ fn smooth_run(mut y: f64, xl: &[f32], yl: &mut [f64], attack: f64, release: f64)
 /// Keys to target reductions in place (`p`: knee floor, threshold, 1/ratio, knee); loops over frames that
 /// auto-vectorize.
 #[inline(always)]
-fn targets(buf: &mut [f32], (floor, t, ir, kn): (f32, f32, f32, f32)) {
+fn targets(buf: &mut [f32], (floor, t, ir, kn, ks): Curve) {
     for x in buf.iter_mut() {
-        *x = target_gr_db(*x, floor, t, ir, kn);
+        *x = target_gr_db(*x, floor, t, ir, kn, ks);
     }
 }
 
@@ -541,10 +554,10 @@ fn stereo_targets(
     left: &[f32],
     right: &[f32],
     buf: &mut [f32],
-    (floor, t, ir, kn): (f32, f32, f32, f32),
+    (floor, t, ir, kn, ks): Curve,
 ) {
     for ((x, &l), &r) in buf.iter_mut().zip(left).zip(right) {
-        *x = target_gr_db(l.abs().max(r.abs()), floor, t, ir, kn);
+        *x = target_gr_db(l.abs().max(r.abs()), floor, t, ir, kn, ks);
     }
 }
 
@@ -555,7 +568,7 @@ unsafe fn stereo_targets_avx2(
     left: &[f32],
     right: &[f32],
     buf: &mut [f32],
-    p: (f32, f32, f32, f32),
+    p: Curve,
 ) {
     stereo_targets(left, right, buf, p)
 }
@@ -567,7 +580,7 @@ unsafe fn stereo_targets_avx512(
     left: &[f32],
     right: &[f32],
     buf: &mut [f32],
-    p: (f32, f32, f32, f32),
+    p: Curve,
 ) {
     stereo_targets(left, right, buf, p)
 }
@@ -593,7 +606,7 @@ fn gains(
 /// [`targets`] compiled for AVX2 (8 frames per instruction; the same operations per frame, so the same bits).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn targets_avx2(buf: &mut [f32], p: (f32, f32, f32, f32)) {
+unsafe fn targets_avx2(buf: &mut [f32], p: Curve) {
     targets(buf, p)
 }
 
@@ -613,7 +626,7 @@ unsafe fn gains_avx2(
 /// [`targets`] compiled for AVX-512F (16 frames per instruction; the same operations per frame).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn targets_avx512(buf: &mut [f32], p: (f32, f32, f32, f32)) {
+unsafe fn targets_avx512(buf: &mut [f32], p: Curve) {
     targets(buf, p)
 }
 
@@ -630,14 +643,34 @@ unsafe fn gains_avx512(
     gains(yl, buf, mk, left, right)
 }
 
+/// The gain computer's settings for a pass: knee floor (linear), threshold (dB), 1/ratio, knee width (dB) and
+/// knee curvature (see [`Compressor`]'s `knee_scale`).
+type Curve = (f32, f32, f32, f32, f32);
+
 /// Frames per pass of [`Compressor::run_steady`] (stack buffers).
 const CHUNK: usize = 64;
 
 /// The gain computer's target reduction in dB for a key level (linear): 0 at or below the knee's floor.
+/// [`gain_reduction_curve_db`] with the knee's division replaced by the precomputed `knee_scale`.
 #[inline(always)]
-fn target_gr_db(key: f32, floor_lin: f32, t_db: f32, inv_ratio: f32, knee_db: f32) -> f32 {
+fn target_gr_db(
+    key: f32,
+    floor_lin: f32,
+    t_db: f32,
+    inv_ratio: f32,
+    knee_db: f32,
+    knee_scale: f32,
+) -> f32 {
     let xg = 6.020_6 * fast_log2(key.max(1e-10)); // 20·log10(key)
-    let gr = gain_reduction_curve_db(xg, t_db, inv_ratio, knee_db);
+    let over = xg - t_db;
+    let gr = if 2.0 * over < -knee_db {
+        0.0
+    } else if knee_db > 0.0 && 2.0 * over.abs() <= knee_db {
+        let u = over + 0.5 * knee_db;
+        u * u * knee_scale
+    } else {
+        over * (1.0 - inv_ratio)
+    };
     if key <= floor_lin {
         0.0
     } else {
