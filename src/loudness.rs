@@ -161,8 +161,8 @@ pub struct LoudnessMeter {
     /// channel either way (the same f32 operations, so the same values), but `ebur128`'s mono code path
     /// measured 22 % faster than its stereo one (57 ms against 73 ms per stereo minute on this machine).
     channel_meters: Vec<EbuR128>,
-    /// Deinterleaving scratch for `channel_meters`.
-    scratch: Vec<f32>,
+    /// Deinterleaving scratch for `channel_meters` (the first two channels).
+    scratch: [Vec<f32>; 2],
     rate: u32,
     channels: usize,
     /// Largest chunk fed to the meter at once: floor(rate / 100) frames (≤ 10 ms).
@@ -261,7 +261,7 @@ impl LoudnessMeter {
         Ok(Self {
             ebu,
             channel_meters,
-            scratch: Vec::new(),
+            scratch: [Vec::new(), Vec::new()],
             rate,
             channels: roles.len(),
             chunk_frames: u64::from(rate / 100).max(1),
@@ -414,18 +414,30 @@ impl LoudnessMeter {
         self.count_clipped(samples);
         let frames = samples.len() / self.channels;
         if self.ebu.is_none() {
-            let mut scratch = std::mem::take(&mut self.scratch);
-            scratch.resize(frames, 0.0);
-            for (ch, m) in self.channel_meters.iter_mut().enumerate() {
-                for (d, s) in scratch
-                    .iter_mut()
-                    .zip(samples[ch..].iter().step_by(self.channels))
-                {
-                    *d = *s;
+            let [mut a, mut b] = std::mem::take(&mut self.scratch);
+            a.resize(frames, 0.0);
+            b.resize(frames, 0.0);
+            let result = if let [ml, mr] = &mut self.channel_meters[..] {
+                // stereo: both channels in one pass
+                for ((x, y), f) in a.iter_mut().zip(b.iter_mut()).zip(samples.chunks_exact(2)) {
+                    (*x, *y) = (f[0], f[1]);
                 }
-                m.add_frames_f32(&scratch).map_err(meter_err)?;
-            }
-            self.scratch = scratch;
+                ml.add_frames_f32(&a).and_then(|_| mr.add_frames_f32(&b))
+            } else {
+                let mut result = Ok(());
+                for (ch, m) in self.channel_meters.iter_mut().enumerate() {
+                    for (d, s) in a
+                        .iter_mut()
+                        .zip(samples[ch..].iter().step_by(self.channels))
+                    {
+                        *d = *s;
+                    }
+                    result = result.and_then(|_| m.add_frames_f32(&a));
+                }
+                result
+            };
+            self.scratch = [a, b];
+            result.map_err(meter_err)?;
             self.frames += frames as u64;
             return Ok(());
         }

@@ -261,6 +261,26 @@ impl Cutter {
             i += len;
             let skip = self.latency.saturating_sub(self.processed).min(len as u64) as usize;
             self.processed += len as u64;
+            let kept = len - skip;
+            if !(self.tail && self.written + kept as u64 > self.main) {
+                // No tail end can fall in these frames: interleave them in one pass, and the quiet run is
+                // what follows the last loud frame (or grows by all of them).
+                let (l, r) = (&l[skip..], &r[skip..]);
+                for ((o, &x), &y) in self.inter.chunks_exact_mut(2).zip(l).zip(r) {
+                    o[0] = x;
+                    o[1] = y;
+                }
+                let quiet = |j: usize| l[j].abs().max(r[j].abs()) < self.threshold;
+                self.quiet = match (0..kept).rev().find(|&j| !quiet(j)) {
+                    Some(j) => (kept - 1 - j) as u64,
+                    None => self.quiet + kept as u64,
+                };
+                if kept > 0 {
+                    sink(&self.inter[..2 * kept])?;
+                    self.written += kept as u64;
+                }
+                continue;
+            }
             let mut m = 0;
             let mut tail_done = false;
             for j in skip..len {
@@ -893,6 +913,87 @@ mod tests {
 
     fn stage_meter() -> LoudnessMeter {
         LoudnessMeter::new(48_000, &[Channel::Left, Channel::Right]).unwrap()
+    }
+
+    /// The cutter keeps the frames past the latency and ends the tail on the frame a plain frame-by-frame
+    /// count gives, whatever the pieces it is handed (its one-pass path covers frames no tail end can fall in).
+    #[test]
+    fn the_cutter_ends_where_a_frame_by_frame_count_does() {
+        let (latency, main, quiet_needed, threshold) = (37u64, 5_000u64, 300u64, 0.01f32);
+        // loud, then quiet from `q` on, with or without loud blips past the end (the quiet run restarts);
+        // quiet from 4,900 on, the run that ends the tail starts before the end of the range
+        let n = 9_000;
+        let signal = |q: usize, blips: bool| -> Vec<(f32, f32)> {
+            (0..n)
+                .map(|i| {
+                    let x = ((i * 7919) % 1000) as f32 / 1000.0 - 0.5;
+                    if i < q || (blips && i == 5_200) {
+                        (x, -x)
+                    } else if blips && i == 5_150 {
+                        (f32::NAN, 0.0) // counts as loud, as `!(x < threshold)`
+                    } else {
+                        (x * 1e-3, 0.0)
+                    }
+                })
+                .collect()
+        };
+        let cases = [(4_990, true, true), (4_900, false, true), (4_990, true, false)];
+        for (q, blips, tail) in cases {
+            let sig = signal(q, blips);
+            // reference: frame by frame
+            let mut want = Vec::new();
+            let (mut quiet, mut written) = (0u64, 0u64);
+            for (i, &(l, r)) in sig.iter().enumerate() {
+                if (i as u64) < latency {
+                    continue;
+                }
+                if !tail && written == main {
+                    break;
+                }
+                want.extend([l, r]);
+                written += 1;
+                quiet = if l.abs().max(r.abs()) < threshold {
+                    quiet + 1
+                } else {
+                    0
+                };
+                if tail && written > main && quiet >= quiet_needed {
+                    break;
+                }
+            }
+            assert!(want.len() / 2 > main as usize || !tail, "the tail ended early");
+            let case = format!("quiet from {q}, blips {blips}, tail {tail}");
+            for piece in [1, 7, 512, 3_000] {
+                let mut cut = Cutter {
+                    latency,
+                    main,
+                    tail,
+                    max_tail: 20_000,
+                    quiet_needed,
+                    threshold,
+                    processed: 0,
+                    written: 0,
+                    quiet: 0,
+                    inter: vec![0.0; 2 * 512],
+                };
+                let mut got: Vec<f32> = Vec::new();
+                for c in sig.chunks(piece) {
+                    let (l, r): (Vec<f32>, Vec<f32>) = c.iter().copied().unzip();
+                    let done = cut
+                        .take(&l, &r, &mut |b: &[f32]| {
+                            got.extend_from_slice(b);
+                            Ok(())
+                        })
+                        .unwrap();
+                    if done {
+                        break;
+                    }
+                }
+                assert_eq!(got.len(), want.len(), "{case}, pieces of {piece}");
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert!(bits(&got) == bits(&want), "{case}, pieces of {piece}");
+            }
+        }
     }
 
     #[test]

@@ -550,12 +550,7 @@ fn targets(buf: &mut [f32], (floor, t, ir, kn, ks): Curve) {
 
 /// [`targets`] from the stereo frames: the key `max(|L|, |R|)` and its target reduction in one pass.
 #[inline(always)]
-fn stereo_targets(
-    left: &[f32],
-    right: &[f32],
-    buf: &mut [f32],
-    (floor, t, ir, kn, ks): Curve,
-) {
+fn stereo_targets(left: &[f32], right: &[f32], buf: &mut [f32], (floor, t, ir, kn, ks): Curve) {
     for ((x, &l), &r) in buf.iter_mut().zip(left).zip(right) {
         *x = target_gr_db(l.abs().max(r.abs()), floor, t, ir, kn, ks);
     }
@@ -564,24 +559,14 @@ fn stereo_targets(
 /// [`stereo_targets`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn stereo_targets_avx2(
-    left: &[f32],
-    right: &[f32],
-    buf: &mut [f32],
-    p: Curve,
-) {
+unsafe fn stereo_targets_avx2(left: &[f32], right: &[f32], buf: &mut [f32], p: Curve) {
     stereo_targets(left, right, buf, p)
 }
 
 /// [`stereo_targets`] compiled for AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn stereo_targets_avx512(
-    left: &[f32],
-    right: &[f32],
-    buf: &mut [f32],
-    p: Curve,
-) {
+unsafe fn stereo_targets_avx512(left: &[f32], right: &[f32], buf: &mut [f32], p: Curve) {
     stereo_targets(left, right, buf, p)
 }
 

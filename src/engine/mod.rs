@@ -310,6 +310,8 @@ pub struct Engine {
     /// The mix before the monitor section, for the last `process` call (what the meters measure).
     mix_l: Vec<f32>,
     mix_r: Vec<f32>,
+    /// Keep `mix_l`/`mix_r` (off with the meters: an offline render reads neither).
+    keep_mix: bool,
     /// Per-sample crossfade gains of the strip being routed.
     xbuf: Vec<f32>,
     /// Scratch for recomputing the bus order without allocating.
@@ -474,6 +476,7 @@ impl Engine {
             bus_l: vec![0.0; max],
             bus_r: vec![0.0; max],
             mix_l: vec![0.0; max],
+            keep_mix: true,
             mix_r: vec![0.0; max],
             xbuf: vec![0.0; max],
             order_scratch: Vec::with_capacity(nb),
@@ -616,9 +619,11 @@ impl Engine {
         &self.master.meter
     }
 
-    /// Switch the strip meters (track, bus, master level accumulators) on or off; on by default. Offline
-    /// render switches them off: nothing reads them there, and the audio is identical either way.
+    /// Switch the strip meters (track, bus, master level accumulators) and the copy of the mix for
+    /// [`Engine::last_mix`] on or off; on by default. Offline render switches them off: nothing reads them there,
+    /// and the audio is identical either way.
     pub fn set_metering(&mut self, on: bool) {
+        self.keep_mix = on;
         for t in &mut self.tracks {
             t.strip.metering = on;
         }
@@ -726,8 +731,10 @@ impl Engine {
             }
             self.render_segment(seg);
             // the mix, before the listening-only monitor section
-            self.mix_l[done..done + seg].copy_from_slice(&self.bus_l[..seg]);
-            self.mix_r[done..done + seg].copy_from_slice(&self.bus_r[..seg]);
+            if self.keep_mix {
+                self.mix_l[done..done + seg].copy_from_slice(&self.bus_l[..seg]);
+                self.mix_r[done..done + seg].copy_from_slice(&self.bus_r[..seg]);
+            }
             {
                 let (bl, br) = (&mut self.bus_l[..seg], &mut self.bus_r[..seg]);
                 let t = self.transport;
@@ -755,7 +762,8 @@ impl Engine {
     }
 
     /// The mix of the last [`Engine::process`] call, `frames` long, before the monitor section (mono check,
-    /// dim, references): what meters and loudness measure, whatever is being listened to.
+    /// dim, references): what meters and loudness measure, whatever is being listened to. Not kept while the
+    /// meters are off ([`Engine::set_metering`]).
     pub fn last_mix(&self, frames: usize) -> (&[f32], &[f32]) {
         let n = frames.min(self.max_block_frames);
         (&self.mix_l[..n], &self.mix_r[..n])
