@@ -937,7 +937,11 @@ mod tests {
                 })
                 .collect()
         };
-        let cases = [(4_990, true, true), (4_900, false, true), (4_990, true, false)];
+        let cases = [
+            (4_990, true, true),
+            (4_900, false, true),
+            (4_990, true, false),
+        ];
         for (q, blips, tail) in cases {
             let sig = signal(q, blips);
             // reference: frame by frame
@@ -961,7 +965,10 @@ mod tests {
                     break;
                 }
             }
-            assert!(want.len() / 2 > main as usize || !tail, "the tail ended early");
+            assert!(
+                want.len() / 2 > main as usize || !tail,
+                "the tail ended early"
+            );
             let case = format!("quiet from {q}, blips {blips}, tail {tail}");
             for piece in [1, 7, 512, 3_000] {
                 let mut cut = Cutter {

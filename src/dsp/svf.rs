@@ -635,17 +635,6 @@ mod skew {
         unsafe fn input(io: &[&mut [f32]], t: usize) -> Self::V;
         /// Writes frame `o` (in bounds).
         unsafe fn output(io: &mut [&mut [f32]], o: usize, v: Self::V);
-        /// The f32 lanes of one frame (the buffers' values before widening).
-        type F: Copy;
-        /// Frames `t .. t + 8` (in bounds) in lane order. The wider types transpose eight frames of every
-        /// buffer at once (a few shuffles per frame instead of one load and insert per lane).
-        unsafe fn load8(io: &[&mut [f32]], t: usize) -> [Self::F; 8];
-        /// Writes frames `o .. o + 8` (in bounds) from lane order.
-        unsafe fn store8(io: &mut [&mut [f32]], o: usize, y: [Self::F; 8]);
-        /// f32 → f64 in every lane (exact).
-        unsafe fn widen(x: Self::F) -> Self::V;
-        /// f64 → f32 in every lane (rounded to nearest, as [`Lanes::output`] does).
-        unsafe fn narrow(v: Self::V) -> Self::F;
     }
 
     pub(super) struct Sse2<const F: bool>;
@@ -706,26 +695,6 @@ mod skew {
                 *io.get_unchecked_mut(k).get_unchecked_mut(o) = *y;
             }
         }
-        type F = __m128d;
-        #[inline(always)]
-        unsafe fn load8(io: &[&mut [f32]], t: usize) -> [__m128d; 8] {
-            // two lanes: frame by frame is as cheap as a transpose
-            std::array::from_fn(|j| Self::input(io, t + j))
-        }
-        #[inline(always)]
-        unsafe fn store8(io: &mut [&mut [f32]], o: usize, y: [__m128d; 8]) {
-            for (j, y) in y.into_iter().enumerate() {
-                Self::output(io, o + j, y);
-            }
-        }
-        #[inline(always)]
-        unsafe fn widen(x: __m128d) -> __m128d {
-            x
-        }
-        #[inline(always)]
-        unsafe fn narrow(v: __m128d) -> __m128d {
-            v
-        }
     }
 
     impl<const F: bool> Lanes for Avx<F> {
@@ -781,35 +750,6 @@ mod skew {
             for (k, y) in y.iter().enumerate() {
                 *io.get_unchecked_mut(k).get_unchecked_mut(o) = *y;
             }
-        }
-        type F = __m128;
-        #[inline(always)]
-        unsafe fn load8(io: &[&mut [f32]], t: usize) -> [__m128; 8] {
-            let row = |k: usize, a: usize| _mm_loadu_ps(io.get_unchecked(k).as_ptr().add(t + a));
-            let (a, b) = (
-                transpose4([row(0, 0), row(1, 0), row(2, 0), row(3, 0)]),
-                transpose4([row(0, 4), row(1, 4), row(2, 4), row(3, 4)]),
-            );
-            [a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
-        }
-        #[inline(always)]
-        unsafe fn store8(io: &mut [&mut [f32]], o: usize, y: [__m128; 8]) {
-            for (h, q) in [[y[0], y[1], y[2], y[3]], [y[4], y[5], y[6], y[7]]]
-                .into_iter()
-                .enumerate()
-            {
-                for (k, r) in transpose4(q).into_iter().enumerate() {
-                    _mm_storeu_ps(io.get_unchecked_mut(k).as_mut_ptr().add(o + 4 * h), r);
-                }
-            }
-        }
-        #[inline(always)]
-        unsafe fn widen(x: __m128) -> __m256d {
-            _mm256_cvtps_pd(x)
-        }
-        #[inline(always)]
-        unsafe fn narrow(v: __m256d) -> __m128 {
-            _mm256_cvtpd_ps(v)
         }
     }
 
@@ -876,71 +816,6 @@ mod skew {
                 *io.get_unchecked_mut(k).get_unchecked_mut(o) = *y;
             }
         }
-        type F = __m256;
-        #[inline(always)]
-        unsafe fn load8(io: &[&mut [f32]], t: usize) -> [__m256; 8] {
-            transpose8(std::array::from_fn(|k| {
-                _mm256_loadu_ps(io.get_unchecked(k).as_ptr().add(t))
-            }))
-        }
-        #[inline(always)]
-        unsafe fn store8(io: &mut [&mut [f32]], o: usize, y: [__m256; 8]) {
-            for (k, r) in transpose8(y).into_iter().enumerate() {
-                _mm256_storeu_ps(io.get_unchecked_mut(k).as_mut_ptr().add(o), r);
-            }
-        }
-        #[inline(always)]
-        unsafe fn widen(x: __m256) -> __m512d {
-            _mm512_cvtps_pd(x)
-        }
-        #[inline(always)]
-        unsafe fn narrow(v: __m512d) -> __m256 {
-            _mm512_cvtpd_ps(v)
-        }
-    }
-
-    /// 4×4 transpose of f32 (rows to columns), SSE.
-    #[inline(always)]
-    unsafe fn transpose4(r: [__m128; 4]) -> [__m128; 4] {
-        let (t0, t2) = (_mm_unpacklo_ps(r[0], r[1]), _mm_unpacklo_ps(r[2], r[3]));
-        let (t1, t3) = (_mm_unpackhi_ps(r[0], r[1]), _mm_unpackhi_ps(r[2], r[3]));
-        [
-            _mm_movelh_ps(t0, t2),
-            _mm_movehl_ps(t2, t0),
-            _mm_movelh_ps(t1, t3),
-            _mm_movehl_ps(t3, t1),
-        ]
-    }
-
-    /// 8×8 transpose of f32 (rows to columns), AVX: 24 shuffles.
-    #[inline(always)]
-    unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
-        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
-        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
-        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
-        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
-        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
-        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
-        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
-        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
-        let s0 = _mm256_shuffle_ps::<0x44>(t0, t2);
-        let s1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
-        let s2 = _mm256_shuffle_ps::<0x44>(t1, t3);
-        let s3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
-        let s4 = _mm256_shuffle_ps::<0x44>(t4, t6);
-        let s5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
-        let s6 = _mm256_shuffle_ps::<0x44>(t5, t7);
-        let s7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
-        [
-            _mm256_permute2f128_ps::<0x20>(s0, s4),
-            _mm256_permute2f128_ps::<0x20>(s1, s5),
-            _mm256_permute2f128_ps::<0x20>(s2, s6),
-            _mm256_permute2f128_ps::<0x20>(s3, s7),
-            _mm256_permute2f128_ps::<0x31>(s0, s4),
-            _mm256_permute2f128_ps::<0x31>(s1, s5),
-            _mm256_permute2f128_ps::<0x31>(s2, s6),
-            _mm256_permute2f128_ps::<0x31>(s3, s7),
-        ]
     }
 
     /// One section's coefficients, each track's in both of its lanes.
@@ -1042,28 +917,8 @@ mod skew {
                 pipe[s + 1] = y;
             }
         }
-        // Steady part: every section active; section K−1 finishes frame t − K + 1. Eight steps at a time with
-        // their inputs and outputs moved as eight frames (the outputs lag the inputs, so every frame written
-        // was read before), then the rest step by step.
-        let mut t = K - 1;
-        while t + 8 <= n {
-            let x = L::load8(io, t);
-            let mut out = x;
-            for (x, out) in x.into_iter().zip(out.iter_mut()) {
-                pipe[0] = L::widen(x);
-                for s in (0..K).rev() {
-                    let y = tick::<L>(&mut st[s], &c[s], pipe[s]);
-                    if s + 1 < K {
-                        pipe[s + 1] = if round[s] { L::round_f32(y) } else { y };
-                    } else {
-                        *out = L::narrow(y);
-                    }
-                }
-            }
-            L::store8(io, t + 1 - K, out);
-            t += 8;
-        }
-        for t in t..n {
+        // Steady part: every section active; section K−1 finishes frame t − K + 1.
+        for t in K - 1..n {
             pipe[0] = L::input(io, t);
             for s in (0..K).rev() {
                 let y = tick::<L>(&mut st[s], &c[s], pipe[s]);
