@@ -536,7 +536,8 @@ fn write_wav(
     engine.set_offline_parallel(true);
     let (loudness, peaks) =
         LoudnessMeter::split(loaded.sample_rate_hz, &[Channel::Left, Channel::Right])?;
-    // A pipeline: this thread mixes (with rayon's workers); a writer quantises and writes the file and hands
+    // A pipeline: this thread mixes (with rayon's workers); a master stage runs the master strip and cuts the
+    // output (`run_engine_pipelined`); a writer quantises and writes the file and hands
     // each block (the values written, after dither and quantisation) to two meters, one for the true and
     // sample peaks, one for the loudness. The meters run at idle priority in the gaps the mix leaves (see
     // `MeterStage`); used blocks come back here for reuse, so memory stays bounded.
