@@ -273,34 +273,15 @@ impl Compressor {
     /// Steady pass 1: the key and the gain computer's target reduction per frame into `buf`.
     #[inline(always)]
     fn steady_targets(&mut self, left: &[f32], right: &[f32], buf: &mut [f32]) {
-        if self.sc_enabled {
+        // without the side-chain filter, the key max(|L|, |R|) in the same vectorized pass as the gain computer
+        let stereo = if self.sc_enabled {
             for ((k, &l), &r) in buf.iter_mut().zip(left.iter()).zip(right.iter()) {
                 *k = self.key(l, r);
             }
+            None
         } else {
-            // the key max(|L|, |R|) in the same vectorized pass as the gain computer
-            let p = (
-                self.knee_floor_lin,
-                self.threshold_db.value(),
-                self.inv_ratio.value(),
-                self.knee_db.value(),
-                self.knee_scale,
-            );
-            #[cfg(target_arch = "x86_64")]
-            if self.avx512 {
-                // SAFETY: AVX-512F was detected in `new`.
-                unsafe { stereo_targets_avx512(left, right, buf, p) };
-                return;
-            }
-            #[cfg(target_arch = "x86_64")]
-            if self.avx2 {
-                // SAFETY: AVX2 was detected in `new`.
-                unsafe { stereo_targets_avx2(left, right, buf, p) };
-                return;
-            }
-            stereo_targets(left, right, buf, p);
-            return;
-        }
+            Some((left, right))
+        };
         let p = (
             self.knee_floor_lin,
             self.threshold_db.value(),
@@ -311,16 +292,16 @@ impl Compressor {
         #[cfg(target_arch = "x86_64")]
         if self.avx512 {
             // SAFETY: AVX-512F was detected in `new`.
-            unsafe { targets_avx512(buf, p) };
+            unsafe { targets_avx512(stereo, buf, p) };
             return;
         }
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
             // SAFETY: AVX2 was detected in `new`.
-            unsafe { targets_avx2(buf, p) };
+            unsafe { targets_avx2(stereo, buf, p) };
             return;
         }
-        targets(buf, p);
+        targets(stereo, buf, p);
     }
 
     /// Steady pass 3: the output gain per frame (into `buf`) and its application.
@@ -539,35 +520,22 @@ fn smooth_run(mut y: f64, xl: &[f32], yl: &mut [f64], attack: f64, release: f64)
     (y, max_gr)
 }
 
-/// Keys to target reductions in place (`p`: knee floor, threshold, 1/ratio, knee); loops over frames that
-/// auto-vectorize.
+/// The target reductions into `buf` for the keys `max(|L|, |R|)` of `stereo` when given, else for the keys
+/// already in `buf`; loops over frames that auto-vectorize.
 #[inline(always)]
-fn targets(buf: &mut [f32], (floor, t, ir, kn, ks): Curve) {
-    for x in buf.iter_mut() {
-        *x = target_gr_db(*x, floor, t, ir, kn, ks);
+fn targets(stereo: Option<(&[f32], &[f32])>, buf: &mut [f32], (floor, t, ir, kn, ks): Curve) {
+    match stereo {
+        Some((left, right)) => {
+            for ((x, &l), &r) in buf.iter_mut().zip(left).zip(right) {
+                *x = target_gr_db(l.abs().max(r.abs()), floor, t, ir, kn, ks);
+            }
+        }
+        None => {
+            for x in buf.iter_mut() {
+                *x = target_gr_db(*x, floor, t, ir, kn, ks);
+            }
+        }
     }
-}
-
-/// [`targets`] from the stereo frames: the key `max(|L|, |R|)` and its target reduction in one pass.
-#[inline(always)]
-fn stereo_targets(left: &[f32], right: &[f32], buf: &mut [f32], (floor, t, ir, kn, ks): Curve) {
-    for ((x, &l), &r) in buf.iter_mut().zip(left).zip(right) {
-        *x = target_gr_db(l.abs().max(r.abs()), floor, t, ir, kn, ks);
-    }
-}
-
-/// [`stereo_targets`] compiled for AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn stereo_targets_avx2(left: &[f32], right: &[f32], buf: &mut [f32], p: Curve) {
-    stereo_targets(left, right, buf, p)
-}
-
-/// [`stereo_targets`] compiled for AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn stereo_targets_avx512(left: &[f32], right: &[f32], buf: &mut [f32], p: Curve) {
-    stereo_targets(left, right, buf, p)
 }
 
 /// Gains from the smoothed reductions, applied to both channels.
@@ -591,8 +559,8 @@ fn gains(
 /// [`targets`] compiled for AVX2 (8 frames per instruction; the same operations per frame, so the same bits).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn targets_avx2(buf: &mut [f32], p: Curve) {
-    targets(buf, p)
+unsafe fn targets_avx2(stereo: Option<(&[f32], &[f32])>, buf: &mut [f32], p: Curve) {
+    targets(stereo, buf, p)
 }
 
 /// [`gains`] compiled for AVX2.
@@ -611,8 +579,8 @@ unsafe fn gains_avx2(
 /// [`targets`] compiled for AVX-512F (16 frames per instruction; the same operations per frame).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn targets_avx512(buf: &mut [f32], p: Curve) {
-    targets(buf, p)
+unsafe fn targets_avx512(stereo: Option<(&[f32], &[f32])>, buf: &mut [f32], p: Curve) {
+    targets(stereo, buf, p)
 }
 
 /// [`gains`] compiled for AVX-512F.

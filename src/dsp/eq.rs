@@ -6,9 +6,7 @@
 
 use super::smoother::crossfade;
 use super::smoother::{Bypass, Smoother, PARAM_RAMP_MS};
-use super::svf::{
-    tick_stereo_in, Chain, ChainMode, Fused, Madd, Plain, SvfCoefs, SvfKind, SvfState,
-};
+use super::svf::{tick_stereo_in, Chain, ChainMode, Flavoured, Madd, SvfCoefs, SvfKind, SvfState};
 use super::StereoProcessor;
 
 /// Number of EQ bands.
@@ -297,32 +295,14 @@ impl StereoProcessor for Eq4 {
 }
 
 impl Eq4 {
-    /// [`StereoProcessor::process`] in the fused SVF flavour, compiled with FMA.
-    ///
-    /// # Safety
-    /// The CPU must support FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "fma")]
-    unsafe fn process_fma(&mut self, left: &mut [f32], right: &mut [f32]) {
-        self.process_in::<Fused>(left, right)
-    }
-
-    /// [`StereoProcessor::process`] in the fused flavour when `fused`, else the plain one (for tests; a fused
-    /// run on a CPU without FMA is slow but gives the same bits).
+    /// [`StereoProcessor::process`] in the fused flavour when `fused`, else the plain one (for tests; see
+    /// [`super::svf::process_as`]).
     pub fn process_as(&mut self, fused: bool, left: &mut [f32], right: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if fused && super::svf::fused() {
-            // SAFETY: `fused()` is true on x86_64 only where the CPU has FMA.
-            unsafe { self.process_fma(left, right) };
-            return;
-        }
-        if fused {
-            self.process_in::<Fused>(left, right)
-        } else {
-            self.process_in::<Plain>(left, right)
-        }
+        super::svf::process_as(self, fused, left, right)
     }
+}
 
+impl Flavoured for Eq4 {
     /// The processing in SVF flavour `M` (the process's flavour is picked in [`StereoProcessor::process`]).
     #[inline(always)]
     fn process_in<M: Madd>(&mut self, left: &mut [f32], right: &mut [f32]) {
@@ -367,15 +347,10 @@ impl Eq4 {
                     }
                 }
                 let (l, r) = (&mut left[i..end], &mut right[i..end]);
-                // SSE2 lanes need FMA compiled in for the fused flavour; `process_as` reaches a fused run
-                // without it only on a CPU without FMA, which takes the scalar loop.
-                #[cfg(target_arch = "x86_64")]
-                let lanes = !M::FUSED || super::svf::fused();
-                #[cfg(not(target_arch = "x86_64"))]
-                let lanes = false;
+                let lanes = super::svf::stereo_lanes::<M>();
                 #[cfg(target_arch = "x86_64")]
                 if lanes {
-                    // SAFETY: plain, or fused inside `process_fma` (see `lanes`).
+                    // SAFETY: plain, or fused inside the FMA build (see `stereo_lanes`).
                     unsafe {
                         match k {
                             1 => run_bands::<M, 1>(&coefs, &mut st, l, r),
@@ -437,6 +412,7 @@ impl Eq4 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dsp::svf::{Fused, Plain};
 
     use crate::dsp::test_noise as noise;
 

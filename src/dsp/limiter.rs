@@ -475,27 +475,11 @@ impl StereoProcessor for Limiter {
 
     /// Compiled for AVX2 where the CPU has it (the same operations; no fused multiply-adds).
     fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 is present (checked just above).
-            unsafe { self.process_avx2(left, right) };
-            return;
-        }
-        self.process_in(left, right)
+        super::process_avx2_where_present(self, left, right)
     }
 }
 
-impl Limiter {
-    /// [`StereoProcessor::process`] compiled for AVX2.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn process_avx2(&mut self, left: &mut [f32], right: &mut [f32]) {
-        self.process_in(left, right)
-    }
-
+impl super::Avx2Build for Limiter {
     #[inline(always)]
     fn process_in(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len().min(right.len());

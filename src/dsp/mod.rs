@@ -33,6 +33,37 @@ pub trait StereoProcessor {
     }
 }
 
+/// A processor whose block loop is compiled a second time with AVX2 and picked at run time by
+/// [`process_avx2_where_present`]: the same operations (no fused multiply-adds), so the same bits.
+pub(crate) trait Avx2Build {
+    /// The block processing. Implementations mark it `#[inline(always)]`, so that the AVX2 build compiles all
+    /// of it with AVX2.
+    fn process_in(&mut self, left: &mut [f32], right: &mut [f32]);
+}
+
+/// [`Avx2Build::process_in`], in its AVX2 build where the CPU has AVX2.
+pub(crate) fn process_avx2_where_present<P: Avx2Build>(
+    p: &mut P,
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present (checked just above).
+        unsafe { process_avx2(p, left, right) };
+        return;
+    }
+    p.process_in(left, right)
+}
+
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn process_avx2<P: Avx2Build>(p: &mut P, left: &mut [f32], right: &mut [f32]) {
+    p.process_in(left, right)
+}
+
 /// Xorshift noise, `n` samples uniform in ±`amp` (unit tests' input).
 #[cfg(test)]
 pub(crate) fn test_noise(seed: u32, n: usize, amp: f32) -> Vec<f32> {

@@ -192,6 +192,49 @@ pub fn fused() -> bool {
     }
 }
 
+/// A processor whose block processing follows the SVF flavour ([`Madd`]): the EQ and the pass filters, whose
+/// steady sections join [`Chain`]s and so must round as the chains do.
+pub trait Flavoured {
+    /// The block processing in flavour `M`. Implementations mark it `#[inline(always)]`, so that
+    /// [`process_as`]'s FMA build compiles the whole loop with FMA.
+    fn process_in<M: Madd>(&mut self, left: &mut [f32], right: &mut [f32]);
+}
+
+/// Runs `p` over the block in the fused flavour when `fused`, else the plain one; the fused flavour compiled
+/// with FMA where the CPU has it (elsewhere through libm: slow, the same bits; only tests ask for that).
+/// Processors call it with [`fused`] from `StereoProcessor::process`.
+pub fn process_as<P: Flavoured>(p: &mut P, fused: bool, left: &mut [f32], right: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if fused && self::fused() {
+        // SAFETY: `fused()` is true on x86_64 only where the CPU has FMA.
+        unsafe { process_fma(p, left, right) };
+        return;
+    }
+    if fused {
+        p.process_in::<Fused>(left, right)
+    } else {
+        p.process_in::<Plain>(left, right)
+    }
+}
+
+/// [`Flavoured::process_in`] in the fused flavour, compiled with FMA.
+///
+/// # Safety
+/// The CPU must support FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+unsafe fn process_fma<P: Flavoured>(p: &mut P, left: &mut [f32], right: &mut [f32]) {
+    p.process_in::<Fused>(left, right)
+}
+
+/// Whether a loop in flavour `M` may use the SSE2 lanes of [`stereo`] (x86_64 only): always for the plain
+/// flavour; for the fused one, only where the CPU has FMA — [`process_as`] runs a fused loop without FMA
+/// compiled in only on a CPU without it, and that run must take the scalar loop.
+#[inline(always)]
+pub fn stereo_lanes<M: Madd>() -> bool {
+    cfg!(target_arch = "x86_64") && (!M::FUSED || fused())
+}
+
 /// Integrator state of one SVF section for one channel.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct SvfState {
