@@ -10,6 +10,7 @@ pub mod delay;
 pub mod eq;
 pub mod filter;
 pub mod gate;
+pub(crate) mod kernels;
 pub mod limiter;
 pub mod reverb;
 pub mod smoother;

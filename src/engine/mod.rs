@@ -23,6 +23,7 @@ pub use strip::{
 };
 
 use crate::dsp::delay::Delay;
+use crate::dsp::kernels::add;
 use crate::dsp::reverb::Reverb;
 use crate::dsp::StereoProcessor;
 
@@ -1574,33 +1575,4 @@ fn add_to_output<S: AsMut<[f32]>>(
     };
     add(dl, tl);
     add(dr, tr);
-}
-
-/// `dst += src`, compiled for AVX2 where the CPU has it (the same additions).
-#[inline]
-fn add(dst: &mut [f32], src: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 is present (checked just above).
-        unsafe { add_avx2(dst, src) };
-        return;
-    }
-    add_in(dst, src)
-}
-
-/// [`add`] compiled for AVX2.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn add_avx2(dst: &mut [f32], src: &[f32]) {
-    add_in(dst, src)
-}
-
-#[inline(always)]
-fn add_in(dst: &mut [f32], src: &[f32]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d += *s;
-    }
 }

@@ -7,6 +7,7 @@ use crate::dsp::compressor::Compressor;
 use crate::dsp::eq::Eq4;
 use crate::dsp::filter::{PassFilter, PassKind, Slope};
 use crate::dsp::gate::Gate;
+use crate::dsp::kernels;
 use crate::dsp::limiter::Limiter;
 use crate::dsp::svf::{run_pair, run_quad, Chain, ChainMode};
 use crate::dsp::StereoProcessor;
@@ -1052,44 +1053,8 @@ impl TrackStrip {
     }
 
     /// [`TrackStrip::process_back_at`] while [`TrackStrip::back_at_rest`]: the same operations per frame as its
-    /// settled branches. Compiled for AVX2 where the CPU has it (the same operations, eight frames per
-    /// instruction, no fused multiply-adds).
+    /// settled branches (in the AVX2 builds of [`kernels`] where the CPU has it: the same bits).
     pub(crate) fn back_at_rest_at<S: AsMut<[f32]>>(
-        &self,
-        left: &mut [f32],
-        right: &mut [f32],
-        ins_l: &mut [S],
-        ins_r: &mut [S],
-        off: usize,
-    ) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 is present (checked just above).
-            unsafe { self.back_at_rest_at_avx2(left, right, ins_l, ins_r, off) };
-            return;
-        }
-        self.back_at_rest_at_in(left, right, ins_l, ins_r, off)
-    }
-
-    /// [`TrackStrip::back_at_rest_at`] compiled for AVX2.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn back_at_rest_at_avx2<S: AsMut<[f32]>>(
-        &self,
-        left: &mut [f32],
-        right: &mut [f32],
-        ins_l: &mut [S],
-        ins_r: &mut [S],
-        off: usize,
-    ) {
-        self.back_at_rest_at_in(left, right, ins_l, ins_r, off)
-    }
-
-    #[inline(always)]
-    fn back_at_rest_at_in<S: AsMut<[f32]>>(
         &self,
         left: &mut [f32],
         right: &mut [f32],
@@ -1107,14 +1072,8 @@ impl TrackStrip {
         let mut add_send = |bus: u16, g: f32, left: &[f32], right: &[f32]| {
             let b = bus as usize;
             if let (Some(dl), Some(dr)) = (ins_l.get_mut(b), ins_r.get_mut(b)) {
-                let (dl, dr) = (
-                    &mut dl.as_mut()[off..off + n],
-                    &mut dr.as_mut()[off..off + n],
-                );
-                for i in 0..n {
-                    dl[i] += left[i] * g;
-                    dr[i] += right[i] * g;
-                }
+                kernels::add_scaled(&mut dl.as_mut()[off..off + n], left, g);
+                kernels::add_scaled(&mut dr.as_mut()[off..off + n], right, g);
             }
         };
         for s in self.sends.iter().filter(|s| s.pre.value() != 0.0) {
@@ -1124,10 +1083,8 @@ impl TrackStrip {
         let (gl, gr) = pan_gains(self.pan.value(), self.stereo);
         let (a, b) = (g * gl, g * gr);
         if a != 1.0 || b != 1.0 {
-            for i in 0..n {
-                left[i] *= a;
-                right[i] *= b;
-            }
+            kernels::scale(left, a);
+            kernels::scale(right, b);
         }
         for s in self.sends.iter().filter(|s| s.post.value() != 0.0) {
             add_send(s.bus, s.post.value(), left, right);
