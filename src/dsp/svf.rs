@@ -500,7 +500,7 @@ impl Chain {
     }
 
     /// Runs the sections over the block in place, in the process's flavour ([`fused`]). Bit-identical to
-    /// ticking the sections frame by frame (see [`Chain::run_reference`]).
+    /// ticking the sections frame by frame (see [`Chain::run_reference_as`]).
     pub fn run(&mut self, left: &mut [f32], right: &mut [f32]) {
         self.run_as(fused(), left, right)
     }
@@ -527,13 +527,8 @@ impl Chain {
         self.run_reference_as(fused, left, right);
     }
 
-    /// Frame by frame through every section with scalar f64 arithmetic, in the process's flavour: the reference
-    /// for [`Chain::run`].
-    pub fn run_reference(&mut self, left: &mut [f32], right: &mut [f32]) {
-        self.run_reference_as(fused(), left, right)
-    }
-
-    /// [`Chain::run_reference`] in the fused flavour when `fused`, else the plain one.
+    /// Frame by frame through every section with scalar f64 arithmetic, in the fused flavour when `fused`, else
+    /// the plain one: the reference for [`Chain::run_as`].
     pub fn run_reference_as(&mut self, fused: bool, left: &mut [f32], right: &mut [f32]) {
         if fused {
             self.run_reference_in::<Fused>(left, right)
@@ -647,7 +642,7 @@ pub fn run_quad_as(fused: bool, c: [&mut Chain; 4], io: [(&mut [f32], &mut [f32]
 /// are independent of each other and only each section's own state recurrence links the steps. Frame by frame
 /// (every section on the same frame) each frame waits on the whole cascade's latency; skewed, the processor
 /// overlaps all sections. Every section still sees the same inputs in the same order, so the result is
-/// bit-identical to [`Chain::run_reference`].
+/// bit-identical to [`Chain::run_reference_as`].
 ///
 /// One loop serves every register width: the left and right channels of one track in SSE2 lanes (x86_64 base
 /// ISA, [`Chain::run`]), of two tracks in AVX lanes ([`run_pair`]) or of four in AVX-512 lanes ([`run_quad`]),

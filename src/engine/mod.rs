@@ -346,7 +346,7 @@ impl Engine {
         buses: Vec<BusInit>,
     ) -> Self {
         let rate = config.sample_rate_hz;
-        let ramp_frames = ((RAMP_MS / 1000.0) * rate as f32).round() as u32;
+        let ramp_frames = ramp_frames(rate);
         let max = config.max_block_frames.max(1);
         let is_group = |o: Output| match o {
             Output::Master => true,
@@ -537,8 +537,11 @@ impl Engine {
     /// [`Engine::latency_frames`] still counts the master's latency. Commands to the master no longer reach
     /// it, so detach only for a render without them (renders send transport commands only).
     pub fn detach_master(&mut self) -> DetachedMaster {
-        let ramp_frames = ((RAMP_MS / 1000.0) * self.sample_rate_hz as f32).round() as u32;
-        let stand_in = MasterStrip::new(&MasterState::default(), ramp_frames, self.sample_rate_hz);
+        let stand_in = MasterStrip::new(
+            &MasterState::default(),
+            ramp_frames(self.sample_rate_hz),
+            self.sample_rate_hz,
+        );
         self.master_detached = Some(self.master.latency_frames());
         DetachedMaster {
             strip: std::mem::replace(&mut self.master, stand_in),
@@ -1261,6 +1264,11 @@ impl Engine {
             master.process(out_l, out_r);
         }
     }
+}
+
+/// Frames of a parameter or routing ramp ([`RAMP_MS`]) at `rate` Hz.
+fn ramp_frames(rate: u32) -> u32 {
+    ((RAMP_MS / 1000.0) * rate as f32).round() as u32
 }
 
 /// The master strip of an engine, taken out by [`Engine::detach_master`] to run on another thread.
